@@ -1,0 +1,250 @@
+"""Starting runners: separate processes, own process groups, own workspaces, asyncio.
+
+`RunnerProcess` runs one runner and folds its events into a `RunRecord`; `run_many`
+runs several, at most *jobs* at a time. Whatever happens (the tool is missing, the
+runner crashes, hangs past its timeout or is cancelled) the caller gets a record with a
+status and a reason; the whole process group is killed at the end, so nothing the runner
+started (a tracking server, DVC queue workers, Metaflow tasks) outlives it.
+
+The runner's environment points HOME, TMPDIR, the XDG folders and git's global config
+into its workspace, and stops git from looking above it, so a tool cannot write to the
+user's home, git config or repository.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import json
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlops_compare import events, registry
+from mlops_compare.results import RunRecord
+from mlops_compare.store import Store
+
+EventCallback = Callable[[str, dict[str, Any]], None]
+KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
+MAX_LINE = 1 << 20  # longer lines are cut (the rest is dropped, with a marker)
+_LIVE_GROUPS: set[int] = set()
+
+
+@dataclass
+class RunRequest:
+    tool: str
+    exam: dict[str, Any]
+    python: str = sys.executable
+    timeout: float | None = 900.0
+    workdir: Path | None = None  # parent folder of the temporary workspace
+    keep_workspace: bool = True
+
+
+def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def kill_all() -> None:
+    """Kill every runner process group still alive (called at exit)."""
+    for pgid in list(_LIVE_GROUPS):
+        kill_group(pgid)
+        _LIVE_GROUPS.discard(pgid)
+
+
+atexit.register(kill_all)
+
+
+def runner_env(workspace: Path) -> dict[str, str]:
+    """The environment of a runner: everything it may write to lives in *workspace*."""
+    home = workspace / "home"
+    tmp = workspace / "tmp"
+    for folder in (home, tmp):
+        folder.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    for key in list(env):
+        if key.startswith(("MLFLOW_", "METAFLOW_", "DVC_", "GIT_")):
+            del env[key]
+    user_base = env.get("PYTHONUSERBASE") or str(Path.home() / ".local")
+    env.update(
+        HOME=str(home),
+        TMPDIR=str(tmp),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        PYTHONUSERBASE=user_base,  # keep packages installed with --user importable
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CEILING_DIRECTORIES=str(workspace.parent),
+        GIT_AUTHOR_NAME="mlops-compare",
+        GIT_AUTHOR_EMAIL="runner@mlops-compare.invalid",
+        GIT_COMMITTER_NAME="mlops-compare",
+        GIT_COMMITTER_EMAIL="runner@mlops-compare.invalid",
+        USER=env.get("USER") or "mlops-compare",
+        DO_NOT_TRACK="1",
+        DVC_NO_ANALYTICS="1",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        NO_COLOR="1",
+    )
+    return env
+
+
+class RunnerProcess:
+    """One runner run. `await run()` returns its record; `cancel()` stops it from anywhere."""
+
+    def __init__(self, request: RunRequest, on_event: EventCallback | None = None, store: Store | None = None):
+        self.request = request
+        self.on_event = on_event
+        self.store = store
+        self.record = RunRecord(tool=request.tool, python=request.python)
+        self.pgid: int | None = None
+        self._stop_reason: tuple[str, str] | None = None  # (status, reason)
+        self._proc: asyncio.subprocess.Process | None = None
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        self.record.apply(event)
+        if self.on_event is not None:
+            self.on_event(self.request.tool, event)
+
+    def _finish(self, status: str, reason: str) -> None:
+        event = {"v": events.SCHEMA_VERSION, "type": "result", "status": status, "reason": reason}
+        event.update(tool=self.request.tool, tool_version=self.record.tool_version)
+        self._emit(event)
+
+    def cancel(self, reason: str = "cancelled by the user", status: str = "cancelled") -> None:
+        """Terminate the runner's whole process group; `run` then returns with *status*."""
+        if self._stop_reason is None:
+            self._stop_reason = (status, reason)
+        if self.pgid is not None:
+            kill_group(self.pgid, signal.SIGTERM)
+            asyncio.get_running_loop().call_later(KILL_GRACE, kill_group, self.pgid)
+
+    async def run(self) -> RunRecord:
+        request = self.request
+        self.record.start()
+        runner = registry.available().get(request.tool)
+        if runner is None:
+            names = ", ".join(registry.available()) or "none"
+            self._finish("error", f"no runner called {request.tool!r} (installed: {names})")
+            return self._save()
+        if request.workdir is not None:
+            Path(request.workdir).mkdir(parents=True, exist_ok=True)
+        workspace = Path(tempfile.mkdtemp(prefix=f"mlops-compare-{request.tool}-", dir=request.workdir))
+        self.record.workspace = str(workspace)
+        argv = [request.python, "-m", runner.module, "--exam", json.dumps(request.exam), "--workspace", str(workspace)]
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=workspace,
+                env=runner_env(workspace),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,  # its own session and process group
+            )
+        except OSError as exc:
+            self._finish("unavailable", f"cannot start {request.python}: {exc.strerror or exc}")
+            return self._save()
+        self.pgid = self._proc.pid
+        _LIVE_GROUPS.add(self.pgid)
+        try:
+            await asyncio.wait_for(self._pump(), timeout=request.timeout)
+            await self._proc.wait()
+        except TimeoutError:
+            self._stop_reason = ("timeout", f"timed out after {request.timeout:g} s")
+            await self._stop()
+        except asyncio.CancelledError:
+            self._stop_reason = self._stop_reason or ("cancelled", "cancelled")
+            await self._stop()
+            self._conclude()
+            raise
+        finally:
+            kill_group(self.pgid)  # leave nothing of the group behind
+            _LIVE_GROUPS.discard(self.pgid)
+        self._conclude()
+        return self.record
+
+    async def _stop(self) -> None:
+        assert self._proc is not None and self.pgid is not None
+        kill_group(self.pgid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self._proc.wait(), timeout=KILL_GRACE)
+        except TimeoutError:
+            pass
+        kill_group(self.pgid)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._proc.wait(), timeout=KILL_GRACE)
+
+    def _conclude(self) -> None:
+        if self._stop_reason is not None:
+            self._finish(*self._stop_reason)
+        elif not self.record.finished:
+            code = self._proc.returncode if self._proc else None
+            last = next((line for line in reversed(self.record.log) if line.strip()), "")
+            self._finish(
+                "error", f"runner exited with code {code} before reporting a result" + (f": {last}" if last else "")
+            )
+        self._save()
+
+    def _save(self) -> RunRecord:
+        if self.store is not None:
+            self.store.save(self.record)
+        return self.record
+
+    async def _pump(self) -> None:
+        """Read the event channel line by line, cutting absurdly long lines."""
+        assert self._proc is not None and self._proc.stdout is not None
+        stream = self._proc.stdout
+        buffer = b""
+        dropping = False
+        while chunk := await stream.read(1 << 16):
+            buffer += chunk
+            while (end := buffer.find(b"\n")) >= 0:
+                line, buffer = buffer[:end], buffer[end + 1 :]
+                if dropping:
+                    dropping = False
+                    continue
+                self._emit(events.decode(line))
+            if len(buffer) > MAX_LINE:
+                self._emit(events.decode(buffer[:MAX_LINE] + b" [line cut at 1 MiB]"))
+                buffer, dropping = b"", True
+        if buffer and not dropping:
+            self._emit(events.decode(buffer))
+
+
+async def run_many(
+    requests: list[RunRequest],
+    jobs: int = 2,
+    on_event: EventCallback | None = None,
+    store: Store | None = None,
+    on_start: Callable[[RunnerProcess], None] | None = None,
+) -> list[RunRecord]:
+    """Run *requests*, at most *jobs* at once; records come back in request order."""
+    gate = asyncio.Semaphore(max(1, jobs))
+    processes = [RunnerProcess(r, on_event, store) for r in requests]
+
+    async def one(process: RunnerProcess) -> RunRecord:
+        async with gate:
+            if on_start is not None:
+                on_start(process)
+            return await process.run()
+
+    tasks = [asyncio.ensure_future(one(p)) for p in processes]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except asyncio.CancelledError:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for process in processes:
+            if not process.record.finished:
+                process._finish("cancelled", "cancelled before it started")
+        raise

@@ -1,0 +1,46 @@
+"""The results store: one JSON document per run under ``.mlops-compare/runs/``.
+
+Documents are written atomically and never rewritten, so the folder is the history;
+`latest` gives the newest record per tool for screens that want "the last results".
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mlops_compare import atomic
+from mlops_compare.results import RunRecord
+
+DEFAULT_DIR = ".mlops-compare"
+
+
+class Store:
+    def __init__(self, root: Path | str = DEFAULT_DIR):
+        self.root = Path(root)
+        self.runs = self.root / "runs"
+
+    def save(self, record: RunRecord) -> Path:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        path = self.runs / f"{stamp}-{record.tool}.json"
+        atomic.write_text(path, json.dumps(record.to_dict(), indent=1, ensure_ascii=False) + "\n")
+        return path
+
+    def history(self) -> list[Path]:
+        """Every stored run, oldest first."""
+        return sorted(self.runs.glob("*.json")) if self.runs.is_dir() else []
+
+    def load(self, path: Path) -> RunRecord:
+        return RunRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+    def latest(self) -> dict[str, RunRecord]:
+        """The newest readable record per tool (unreadable files are skipped)."""
+        found: dict[str, RunRecord] = {}
+        for path in reversed(self.history()):
+            try:
+                record = self.load(path)
+            except (OSError, ValueError, TypeError):
+                continue
+            found.setdefault(record.tool, record)
+        return found
