@@ -106,7 +106,7 @@ def eval_metrics(actual, pred) -> dict[str, float]:
 
 def grid_points(grid: dict[str, list[float]]) -> list[dict[str, float]]:
     """The alpha x l1_ratio grid in a fixed order (alpha outer, l1_ratio inner)."""
-    return [{"alpha": float(a), "l1_ratio": float(l)} for a in grid["alpha"] for l in grid["l1_ratio"]]
+    return [{"alpha": float(a), "l1_ratio": float(r)} for a in grid["alpha"] for r in grid["l1_ratio"]]
 
 
 def point_key(alpha: float, l1_ratio: float) -> str:
