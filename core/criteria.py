@@ -1,0 +1,368 @@
+"""Loading and validating criteria.toml into typed, frozen objects.
+
+`load` reports every problem at once, each with file, line and column, as a `UserError`.
+The lookup order for the file is: an explicit path, else ``./criteria.toml``, else the
+default shipped inside the package.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from mlops_compare.errors import Problem, UserError
+
+SHIPPED = Path(__file__).with_name("criteria.toml")
+LOCAL = Path("criteria.toml")
+RATING_MIN, RATING_MAX = 0.0, 5.0
+WEIGHT_MAX = 10.0  # the range the TUI keys and the flip analysis explore
+DEFAULT_WEIGHT = 1.0
+RATING_MODES = ("expert", "measured", "measured-when-available")
+_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    id: str
+    title: str
+    question: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rating:
+    value: float
+    why: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Tool:
+    id: str
+    name: str
+    version: str
+    python: str
+    ratings: MappingProxyType  # checkpoint id -> Rating
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    description: str
+    ratings: str  # one of RATING_MODES
+    weights: MappingProxyType  # checkpoint id -> float
+
+    def with_weights(self, changes: dict[str, float]) -> Profile:
+        return Profile(self.id, self.description, self.ratings, MappingProxyType({**self.weights, **changes}))
+
+
+@dataclass(frozen=True)
+class Exam:
+    data: str
+    target: str
+    test_size: float
+    random_state: int
+    timeout: float
+    grid: MappingProxyType  # "alpha"/"l1_ratio" -> tuple of floats
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "data": self.data,
+            "target": self.target,
+            "test_size": self.test_size,
+            "random_state": self.random_state,
+            "grid": {k: list(v) for k, v in self.grid.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Criteria:
+    path: Path
+    shipped: bool
+    checkpoints: tuple[Checkpoint, ...]
+    profiles: MappingProxyType  # id -> Profile
+    tools: MappingProxyType  # id -> Tool
+    exam: Exam
+    default_profile: str
+
+    def checkpoint(self, checkpoint_id: str) -> Checkpoint:
+        return next(c for c in self.checkpoints if c.id == checkpoint_id)
+
+    def ratings(self) -> dict[str, dict[str, float]]:
+        """Expert ratings as {tool: {checkpoint: value}}."""
+        return {t.id: {c: r.value for c, r in t.ratings.items()} for t in self.tools.values()}
+
+
+def locate(explicit: str | Path | None = None) -> Path:
+    """Which criteria file to use: explicit, else ./criteria.toml, else the shipped one."""
+    if explicit is not None:
+        return Path(explicit)
+    if LOCAL.is_file():
+        return LOCAL
+    return SHIPPED
+
+
+class _Lines:
+    """Finds the line and column of a key in the TOML text, for messages.
+
+    tomllib gives positions only for syntax errors, so semantic errors are placed by a
+    light scan of table headers and ``key =`` lines. A key not found falls back to its
+    table's header line.
+    """
+
+    _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
+    _KEY = re.compile(r'^(\s*)("[^"]*"|[A-Za-z0-9_.-]+)\s*=')
+
+    def __init__(self, text: str):
+        self.keys: dict[tuple[str, ...], tuple[int, int]] = {}
+        table: tuple[str, ...] = ()
+        counters: dict[tuple[str, ...], int] = {}
+        for number, line in enumerate(text.splitlines(), 1):
+            header = self._HEADER.match(line)
+            if header:
+                table = tuple(part.strip().strip('"') for part in header.group(1).split("."))
+                if line.lstrip().startswith("[["):
+                    index = counters.get(table, 0)
+                    counters[table] = index + 1
+                    table = (*table, str(index))
+                self.keys.setdefault(table, (number, line.index("[") + 1))
+                continue
+            key = self._KEY.match(line)
+            if key:
+                path = (*table, *(p.strip('"') for p in key.group(2).split(".")))
+                self.keys.setdefault(path, (number, len(key.group(1)) + 1))
+
+    def find(self, *path: str) -> tuple[int | None, int | None]:
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.keys:
+                return self.keys[path[:end]]
+        return None, None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def load(path: str | Path | None = None) -> Criteria:
+    """Load and validate the criteria file (see `locate`); raise UserError listing every problem."""
+    path = locate(path)
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError([Problem(name, None, None, "no such file; give an existing path with --criteria")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError([Problem(name, None, None, f"cannot read it: {exc}")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        line, col = (int(match.group(1)), int(match.group(2))) if match else (None, None)
+        raise UserError(
+            [Problem(name, line, col, f"TOML syntax error: {message}; fix the syntax and try again")]
+        ) from None
+    return parse(data, path, _Lines(text))
+
+
+def parse(data: dict[str, Any], path: Path, lines: _Lines | None = None) -> Criteria:
+    lines = lines or _Lines("")
+    name = str(path)
+    problems: list[Problem] = []
+
+    def problem(message: str, *where: str) -> None:
+        problems.append(Problem(name, *lines.find(*where), message))
+
+    # --- checkpoints --------------------------------------------------------------
+    checkpoints: list[Checkpoint] = []
+    raw_checkpoints = data.get("checkpoint", [])
+    if not isinstance(raw_checkpoints, list) or not raw_checkpoints:
+        problem("no checkpoints: add [[checkpoint]] tables with id, title and question", "checkpoint")
+        raw_checkpoints = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_checkpoints):
+        where = ("checkpoint", str(index))
+        if not isinstance(raw, dict):
+            problem("a checkpoint must be a table", *where)
+            continue
+        cid = raw.get("id")
+        if not isinstance(cid, str) or not _ID.match(cid):
+            problem(f"checkpoint #{index + 1} needs an id of letters, digits, '_', '-' or '.'", *where, "id")
+            continue
+        if cid in seen:
+            problem(f"duplicate checkpoint id {cid!r}; ids must be unique", *where, "id")
+            continue
+        seen.add(cid)
+        evidence = raw.get("evidence", [])
+        if not isinstance(evidence, list) or not all(isinstance(e, str) for e in evidence):
+            problem(f"checkpoint {cid!r}: evidence must be a list of exam check ids", *where, "evidence")
+            evidence = []
+        else:
+            from mlops_compare.events import CHECK_IDS
+
+            for check in evidence:
+                if check not in CHECK_IDS:
+                    problem(
+                        f"checkpoint {cid!r}: unknown exam check {check!r} in evidence (known: {', '.join(CHECK_IDS)})",
+                        *where,
+                        "evidence",
+                    )
+        title = raw.get("title", cid)
+        question = raw.get("question", "")
+        if not isinstance(title, str) or not isinstance(question, str):
+            problem(f"checkpoint {cid!r}: title and question must be text", *where)
+            title, question = str(title), str(question)
+        checkpoints.append(Checkpoint(cid, title, question, tuple(e for e in evidence if isinstance(e, str))))
+    known = [c.id for c in checkpoints]
+
+    # --- profiles -----------------------------------------------------------------
+    profiles: dict[str, Profile] = {}
+    raw_profiles = data.get("profile", {})
+    if not isinstance(raw_profiles, dict) or not raw_profiles:
+        problem("no profiles: add a [profile.NAME.weights] table", "profile")
+        raw_profiles = {}
+    for pid, raw in raw_profiles.items():
+        where = ("profile", pid)
+        if not isinstance(raw, dict):
+            problem(f"profile {pid!r} must be a table", *where)
+            continue
+        mode = raw.get("ratings", "measured-when-available")
+        if mode not in RATING_MODES:
+            problem(f"profile {pid!r}: ratings = {mode!r}; use one of {', '.join(RATING_MODES)}", *where, "ratings")
+            mode = "measured-when-available"
+        raw_weights = raw.get("weights", {})
+        if not isinstance(raw_weights, dict):
+            problem(f"profile {pid!r}: weights must be a table of checkpoint = number", *where, "weights")
+            raw_weights = {}
+        weights = dict.fromkeys(known, DEFAULT_WEIGHT)
+        for cid, value in raw_weights.items():
+            at = (*where, "weights", cid)
+            number = _number(value)
+            if cid not in known:
+                problem(f"profile {pid!r}: unknown checkpoint {cid!r} (known: {', '.join(known)})", *at)
+            elif number is None:
+                problem(f"profile {pid!r}: weight of {cid!r} is {value!r}; weights must be numbers >= 0", *at)
+            elif not math.isfinite(number):
+                problem(f"profile {pid!r}: weight of {cid!r} is {value}; weights must be finite numbers >= 0", *at)
+            elif number < 0:
+                problem(f"profile {pid!r}: weight of {cid!r} is {value:g}; weights must be >= 0", *at)
+            else:
+                weights[cid] = number
+        if known and not any(weights.values()):
+            problem(
+                f"profile {pid!r}: every weight is zero, so nothing can be scored; give at least one checkpoint a weight > 0",
+                *where,
+                "weights",
+            )
+        description = raw.get("description", "")
+        profiles[pid] = Profile(pid, str(description), mode, MappingProxyType(weights))
+
+    # --- tools --------------------------------------------------------------------
+    tools: dict[str, Tool] = {}
+    raw_tools = data.get("tool", {})
+    if not isinstance(raw_tools, dict) or not raw_tools:
+        problem("no tools: add [tool.NAME.ratings] tables", "tool")
+        raw_tools = {}
+    for tid, raw in raw_tools.items():
+        where = ("tool", tid)
+        if not isinstance(raw, dict):
+            problem(f"tool {tid!r} must be a table", *where)
+            continue
+        raw_ratings = raw.get("ratings", {})
+        if not isinstance(raw_ratings, dict):
+            problem(f"tool {tid!r}: ratings must be a table", *where, "ratings")
+            raw_ratings = {}
+        ratings: dict[str, Rating] = {}
+        for cid, entry in raw_ratings.items():
+            at = (*where, "ratings", cid)
+            if cid not in known:
+                problem(f"tool {tid!r}: rating for unknown checkpoint {cid!r} (known: {', '.join(known)})", *at)
+                continue
+            if not isinstance(entry, dict):
+                entry = {"rating": entry}
+            value = _number(entry.get("rating"))
+            if value is None or not math.isfinite(value):
+                problem(
+                    f"tool {tid!r}: rating of {cid!r} is {entry.get('rating')!r}; give rating = a number from 0 to 5",
+                    *at,
+                )
+                continue
+            if not RATING_MIN <= value <= RATING_MAX:
+                problem(f"tool {tid!r}: rating of {cid!r} is {value:g}, outside 0-5", *at)
+                continue
+            ratings[cid] = Rating(value, str(entry.get("why", "")), str(entry.get("source", "")))
+        for cid in known:
+            if cid not in ratings and cid not in raw_ratings:
+                problem(
+                    f'tool {tid!r}: no rating for checkpoint {cid!r}; add {cid} = {{ rating = 0-5, why = "..." }}',
+                    *where,
+                    "ratings",
+                )
+        version = raw.get("version", "")
+        tools[tid] = Tool(
+            tid, str(raw.get("name", tid)), str(version), str(raw.get("python", "")), MappingProxyType(ratings)
+        )
+
+    # --- exam ---------------------------------------------------------------------
+    exam = _parse_exam(data.get("exam", {}), problem)
+    default_profile = data.get("default_profile", next(iter(profiles), ""))
+    if profiles and default_profile not in profiles:
+        problem(
+            f"default_profile {default_profile!r} is not a profile (profiles: {', '.join(profiles)})", "default_profile"
+        )
+    if problems:
+        raise UserError(problems)
+    return Criteria(
+        path=path,
+        shipped=path.resolve() == SHIPPED.resolve(),
+        checkpoints=tuple(checkpoints),
+        profiles=MappingProxyType(profiles),
+        tools=MappingProxyType(tools),
+        exam=exam,
+        default_profile=default_profile,
+    )
+
+
+def _parse_exam(raw: Any, problem) -> Exam:
+    if not isinstance(raw, dict):
+        problem("[exam] must be a table", "exam")
+        raw = {}
+    data = raw.get("data", "sklearn:diabetes")
+    target = raw.get("target", "target")
+    if not isinstance(data, str) or not data:
+        problem("exam.data must be 'sklearn:NAME' or a CSV path", "exam", "data")
+        data = "sklearn:diabetes"
+    if not isinstance(target, str) or not target:
+        problem("exam.target must be the name of the target column", "exam", "target")
+        target = "target"
+    test_size = _number(raw.get("test_size", 0.25))
+    if test_size is None or not 0 < test_size < 1:
+        problem(f"exam.test_size is {raw.get('test_size')!r}; give a fraction between 0 and 1", "exam", "test_size")
+        test_size = 0.25
+    seed = raw.get("random_state", 42)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        problem(f"exam.random_state is {seed!r}; give a whole number >= 0", "exam", "random_state")
+        seed = 42
+    timeout = _number(raw.get("timeout", 900))
+    if timeout is None or not math.isfinite(timeout) or timeout <= 0:
+        problem(f"exam.timeout is {raw.get('timeout')!r}; give seconds > 0", "exam", "timeout")
+        timeout = 900.0
+    raw_grid = raw.get("grid", {})
+    grid: dict[str, tuple[float, ...]] = {}
+    for key in ("alpha", "l1_ratio"):
+        values = raw_grid.get(key, [0.0, 0.5, 1.0]) if isinstance(raw_grid, dict) else []
+        numbers = [_number(v) for v in values] if isinstance(values, list) else [None]
+        if not numbers or any(n is None or not math.isfinite(n) or n < 0 for n in numbers):
+            problem(f"exam.grid.{key} must be a non-empty list of numbers >= 0", "exam", "grid", key)
+            numbers = [0.5]
+        if key == "l1_ratio" and any(n > 1 for n in numbers if n is not None):
+            problem("exam.grid.l1_ratio values must be between 0 and 1", "exam", "grid", key)
+        grid[key] = tuple(float(n) for n in numbers if n is not None)
+    return Exam(data, target, test_size, seed, timeout, MappingProxyType(grid))

@@ -1,0 +1,158 @@
+"""The score table as GitHub-flavoured markdown, CSV or JSON, all with the same content.
+
+Markdown: a ranking table (tool, score, rank, P(first)), a checkpoint table (checkpoint,
+weight, one column per tool with its rating) and the sensitivity summary. Every cell is
+escaped, so a ``|`` or a newline in a reason cannot break a table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from mlops_compare.criteria import WEIGHT_MAX
+from mlops_compare.summary import Summary
+
+FORMATS = ("md", "csv", "json")
+
+
+def md_cell(value: Any) -> str:
+    """Escape text for one GitHub-flavoured markdown table cell."""
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|")
+    text = " ".join(text.split())  # newlines and tabs would end the row
+    for char in "*_`[]<>":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def md_table(header: list[str], rows: list[list[Any]], align: list[str] | None = None) -> str:
+    align = align or ["l"] * len(header)
+    marks = {"l": "---", "r": "---:", "c": ":---:"}
+    lines = ["| " + " | ".join(md_cell(h) for h in header) + " |", "|" + "|".join(marks[a] for a in align) + "|"]
+    lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def to_data(summary: Summary) -> dict[str, Any]:
+    """Everything the exports show, as plain data (the JSON export)."""
+    criteria, profile = summary.criteria, summary.profile
+    return {
+        "profile": profile.id,
+        "description": profile.description,
+        "criteria": str(criteria.path),
+        "ranking": [
+            {
+                "tool": t,
+                "name": criteria.tools[t].name,
+                "score": round(summary.scores[t], 4),
+                "rank": summary.ranks[t],
+                "p_first": round(summary.p_first[t], 4),
+            }
+            for t in summary.tools
+        ],
+        "checkpoints": [
+            {
+                "id": c.id,
+                "title": c.title,
+                "weight": profile.weights[c.id],
+                "ratings": {t: summary.cells[t][c.id].value for t in summary.tools},
+                "why": {t: summary.cells[t][c.id].why for t in summary.tools},
+                "source": {t: summary.cells[t][c.id].source for t in summary.tools},
+                "flip": _flip_data(summary, c.id),
+            }
+            for c in criteria.checkpoints
+        ],
+    }
+
+
+def _flip_data(summary: Summary, cid: str) -> dict[str, Any]:
+    flip = summary.flips[cid]
+    return {
+        "delta": None if flip.delta is None else round(flip.delta, 4),
+        "new_weight": None if flip.new_weight is None else round(flip.new_weight, 4),
+        "challenger": flip.challenger,
+        "text": flip.describe(WEIGHT_MAX),
+    }
+
+
+def to_markdown(summary: Summary) -> str:
+    data = to_data(summary)
+    criteria = summary.criteria
+    names = {t: criteria.tools[t].name for t in summary.tools}
+    out = [f"# mlops-compare: profile `{md_cell(data['profile'])}`", ""]
+    if data["description"]:
+        out += [md_cell(data["description"]), ""]
+    out += ["## Ranking", ""]
+    out.append(
+        md_table(
+            ["tool", "score", "rank", "P(first)"],
+            [[r["name"], f"{r['score']:.2f}", r["rank"], f"{r['p_first']:.1%}"] for r in data["ranking"]],
+            ["l", "r", "r", "r"],
+        )
+    )
+    out += ["", "## Checkpoints", ""]
+    rows = [
+        [c["title"], _num(c["weight"])] + [_num(c["ratings"][t]) for t in summary.tools] for c in data["checkpoints"]
+    ]
+    out.append(md_table(["checkpoint", "weight", *names.values()], rows, ["l", "r"] + ["r"] * len(names)))
+    out += ["", "## Sensitivity", ""]
+    lead = ", ".join(names[r["tool"]] for r in data["ranking"] if r["rank"] == 1)
+    out.append(
+        f"First place: {md_cell(lead)}. P(first) comes from 10,000 weight vectors drawn around this profile "
+        f"(Dirichlet); the flip is the smallest change of one weight (within 0..{WEIGHT_MAX:g}) that changes first place."
+    )
+    out.append("")
+    flips = [[c["title"], _num(c["weight"]), c["flip"]["text"]] for c in data["checkpoints"]]
+    out.append(md_table(["checkpoint", "weight", "smallest flip"], flips))
+    out += ["", "## Reasons", ""]
+    reasons = [
+        [c["title"], names[t], _num(c["ratings"][t]), c["why"][t], c["source"][t]]
+        for c in data["checkpoints"]
+        for t in summary.tools
+    ]
+    out.append(md_table(["checkpoint", "tool", "rating", "why", "source"], reasons, ["l", "l", "r", "l", "l"]))
+    return "\n".join(out) + "\n"
+
+
+def to_csv(summary: Summary) -> str:
+    data = to_data(summary)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        ["section", "id", "title", "weight", "tool", "rating", "score", "rank", "p_first", "why", "source", "flip"]
+    )
+    for r in data["ranking"]:
+        writer.writerow(["ranking", "", "", "", r["tool"], "", r["score"], r["rank"], r["p_first"], "", "", ""])
+    for c in data["checkpoints"]:
+        for t in c["ratings"]:
+            row = [
+                "checkpoint",
+                c["id"],
+                c["title"],
+                c["weight"],
+                t,
+                c["ratings"][t],
+                "",
+                "",
+                "",
+                c["why"][t],
+                c["source"][t],
+            ]
+            writer.writerow(row + [c["flip"]["text"]])
+    return buffer.getvalue()
+
+
+def render(summary: Summary, fmt: str) -> str:
+    if fmt == "md":
+        return to_markdown(summary)
+    if fmt == "csv":
+        return to_csv(summary)
+    if fmt == "json":
+        return json.dumps(to_data(summary), indent=2, ensure_ascii=False) + "\n"
+    raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")

@@ -1,0 +1,35 @@
+"""ElasticNet on the exam data as a DVC pipeline stage (declared in dvc.yaml).
+
+Parameters come from params.yaml; metrics and the model go to files DVC tracks.
+
+    dvc exp run -S alpha=0.5 -S l1_ratio=0.5
+"""
+
+import json
+import pickle
+import warnings
+
+import yaml
+from common import eval_metrics, load_exam, load_split
+from sklearn.linear_model import ElasticNet
+
+
+def train(alpha: float, l1_ratio: float) -> dict:
+    warnings.filterwarnings("ignore")
+    train_x, test_x, train_y, test_y = load_split()
+
+    model = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, random_state=load_exam()["random_state"])
+    model.fit(train_x, train_y)
+
+    metrics = eval_metrics(test_y, model.predict(test_x))
+    print(f"ElasticNet(alpha={alpha:g}, l1_ratio={l1_ratio:g}): {metrics}")
+    with open("metrics.json", "w") as fd:
+        json.dump(metrics, fd, indent=2)
+    with open("model.pkl", "wb") as fd:
+        pickle.dump(model, fd)
+    return metrics
+
+
+if __name__ == "__main__":
+    params = yaml.safe_load(open("params.yaml"))
+    train(params["alpha"], params["l1_ratio"])
