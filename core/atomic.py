@@ -8,9 +8,11 @@ from pathlib import Path
 
 
 def write_text(path: Path | str, text: str) -> None:
-    """Write *text* to *path* through a temporary file in the same folder and os.replace."""
+    """Write *text* to *path* through a temporary file in the same folder and os.replace.
+
+    The folder must exist: creating folders is the caller's decision.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:

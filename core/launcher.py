@@ -43,7 +43,7 @@ class RunRequest:
     python: str = sys.executable
     timeout: float | None = 900.0
     workdir: Path | None = None  # parent folder of the temporary workspace
-    keep_workspace: bool = True
+    env: dict[str, str] | None = None  # extra environment for the runner (e.g. site-specific settings)
 
 
 def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
@@ -144,7 +144,7 @@ class RunnerProcess:
             self._proc = await asyncio.create_subprocess_exec(
                 *argv,
                 cwd=workspace,
-                env=runner_env(workspace),
+                env={**runner_env(workspace), **(request.env or {})},
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
@@ -189,6 +189,9 @@ class RunnerProcess:
         elif not self.record.finished:
             code = self._proc.returncode if self._proc else None
             last = next((line for line in reversed(self.record.log) if line.strip()), "")
+            if "No module named mlops_compare" in last or "No module named 'mlops_compare" in last:
+                python = self.request.python
+                last = f"mlops-compare is not installed for {python}: {python} -m pip install mlops-compare"
             self._finish(
                 "error", f"runner exited with code {code} before reporting a result" + (f": {last}" if last else "")
             )

@@ -24,6 +24,7 @@ class Store:
     def save(self, record: RunRecord) -> Path:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.runs / f"{stamp}-{record.tool}.json"
+        self.runs.mkdir(parents=True, exist_ok=True)
         atomic.write_text(path, json.dumps(record.to_dict(), indent=1, ensure_ascii=False) + "\n")
         return path
 

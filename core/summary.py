@@ -16,11 +16,25 @@ from mlops_compare.criteria import WEIGHT_MAX, Criteria, Profile
 
 @dataclass(frozen=True)
 class Cell:
-    """The rating a tool gets on a checkpoint, with where it came from."""
+    """The rating a tool gets on a checkpoint, with where it came from.
+
+    `value` is the rating used for scoring; `expert` and `measured` keep both sides when
+    exam evidence exists (see `mlops_compare.verdict`), with the flags that go with them.
+    """
 
     value: float
     why: str
     source: str
+    expert: float | None = None
+    measured: float | None = None
+    measured_why: str = ""
+    used: str = "expert"  # "expert" or "measured"
+    contradiction: bool = False
+    stale: bool = False
+
+    @property
+    def flags(self) -> list[str]:
+        return (["contradiction"] if self.contradiction else []) + (["stale"] if self.stale else [])
 
 
 @dataclass(frozen=True)
@@ -41,7 +55,10 @@ class Summary:
 
 
 def expert_cells(criteria: Criteria) -> dict[str, dict[str, Cell]]:
-    return {t.id: {c: Cell(r.value, r.why, r.source) for c, r in t.ratings.items()} for t in criteria.tools.values()}
+    return {
+        t.id: {c: Cell(r.value, r.why, r.source, expert=r.value) for c, r in t.ratings.items()}
+        for t in criteria.tools.values()
+    }
 
 
 def summarize(

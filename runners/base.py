@@ -260,7 +260,11 @@ class Runner:
     def missing(cls) -> str | None:
         """Why the tool cannot run under this interpreter, or None when it can."""
         for module in cls.requires:
-            if importlib.util.find_spec(module) is None:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
                 return f"{module} is not installed for {sys.executable}: {cls.install or 'pip install ' + module}"
         return None
 

@@ -1,0 +1,233 @@
+"""The `mlops-compare` command line: score, check, profiles, run, report, tui.
+
+User mistakes (bad criteria, unknown profile, malformed --weight, unwritable output)
+print a clear message on stderr and exit with code 2, never a traceback. Plain
+`mlops-compare` starts the TUI. Heavy modules are imported inside the sub-command that
+needs them, so `score` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from mlops_compare import __version__
+from mlops_compare.errors import EXIT_USER_ERROR, UserError
+
+
+def _add_criteria(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--criteria", metavar="PATH", help="criteria file (default: ./criteria.toml, else the shipped one)"
+    )
+
+
+def _add_profile(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", metavar="NAME", help="use-case profile (default: the file's default_profile)")
+    parser.add_argument(
+        "--weight",
+        metavar="ID=W",
+        action="append",
+        default=[],
+        help="override one checkpoint's weight (repeatable), e.g. --weight hpc=10",
+    )
+
+
+def _add_output(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
+    parser.add_argument("--format", choices=formats, default=formats[0], help="output format (default: %(default)s)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlops-compare",
+        description="Compare MLflow, DVC and Metaflow: weighted criteria plus the same exam run through each tool.",
+        epilog="Without a sub-command, starts the terminal UI.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlops-compare {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    score = sub.add_parser("score", help="rank the tools under a profile (markdown, CSV or JSON)")
+    _add_criteria(score)
+    _add_profile(score)
+    score.add_argument("--all-profiles", action="store_true", help="rank under every profile plus a Borda compromise")
+    score.add_argument(
+        "--store",
+        metavar="DIR",
+        default=".mlops-compare",
+        help="results store for measured ratings (default: %(default)s)",
+    )
+    _add_output(score, ("md", "csv", "json"))
+
+    check = sub.add_parser("check", help="validate the criteria file and report every problem")
+    _add_criteria(check)
+
+    profiles = sub.add_parser("profiles", help="list the use-case profiles")
+    _add_criteria(profiles)
+
+    run = sub.add_parser("run", help="run the exam through the tools for real (headless)")
+    _add_criteria(run)
+    run.add_argument(
+        "--tool", action="append", default=[], metavar="NAME", help="runner to run (repeatable; default all)"
+    )
+    run.add_argument("--jobs", type=int, default=2, metavar="N", help="runners at once (default: %(default)s)")
+    run.add_argument("--timeout", type=float, metavar="S", help="seconds per runner (default: exam.timeout)")
+    run.add_argument("--data", metavar="CSV", help="data set: a CSV path or sklearn:NAME (default: exam.data)")
+    run.add_argument("--target", metavar="COLUMN", help="target column (default: exam.target)")
+    run.add_argument("--store", metavar="DIR", default=".mlops-compare", help="results store (default: %(default)s)")
+    run.add_argument("--workdir", metavar="DIR", help="where runner workspaces go (default: the system temp dir)")
+    run.add_argument("--json", action="store_true", help="print every event as JSON lines instead of progress")
+
+    report = sub.add_parser("report", help="write the decision report (markdown) from stored results")
+    _add_criteria(report)
+    _add_profile(report)
+    report.add_argument("--store", metavar="DIR", default=".mlops-compare", help="results store (default: %(default)s)")
+    report.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+    tui = sub.add_parser("tui", help="start the terminal UI (the default)")
+    _add_criteria(tui)
+    tui.add_argument("--profile", metavar="NAME", help="profile to start with")
+    return parser
+
+
+def parse_weights(items: list[str], known: list[str]) -> dict[str, float]:
+    changes: dict[str, float] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"--weight {item!r}: write it as CHECKPOINT=WEIGHT, e.g. --weight hpc=10")
+        if key not in known:
+            raise UserError(f"--weight {item!r}: unknown checkpoint {key!r} (known: {', '.join(known)})")
+        try:
+            number = float(value)
+        except ValueError:
+            raise UserError(f"--weight {item!r}: {value!r} is not a number") from None
+        if not math.isfinite(number) or number < 0:
+            raise UserError(f"--weight {item!r}: weights must be finite numbers >= 0")
+        changes[key] = number
+    return changes
+
+
+def pick_profile(criteria, name: str | None, weight_items: list[str]):
+    name = name or criteria.default_profile
+    if name not in criteria.profiles:
+        raise UserError(f"unknown profile {name!r}; profiles in {criteria.path}: {', '.join(criteria.profiles)}")
+    profile = criteria.profiles[name]
+    changes = parse_weights(weight_items, [c.id for c in criteria.checkpoints])
+    if changes:
+        profile = profile.with_weights(changes)
+        if not any(profile.weights.values()):
+            raise UserError("with these --weight overrides every weight is zero; keep at least one above zero")
+    return profile
+
+
+def emit(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from mlops_compare import atomic
+
+    try:
+        atomic.write_text(Path(output), text)
+    except OSError as exc:
+        raise UserError(f"{output}: cannot write it ({exc.strerror or exc}); choose a writable path with -o") from None
+    print(f"wrote {output}", file=sys.stderr)
+
+
+def cmd_score(args) -> int:
+    from mlops_compare import criteria as criteria_mod
+    from mlops_compare import export, verdict
+
+    criteria = criteria_mod.load(args.criteria)
+    evidence = verdict.Evidence.from_store(criteria, args.store)
+    if args.all_profiles:
+        if args.weight or args.profile:
+            raise UserError("--all-profiles ranks every profile as written; leave out --profile and --weight")
+        emit(verdict.render_all_profiles(criteria, evidence, args.format), args.output)
+        return 0
+    profile = pick_profile(criteria, args.profile, args.weight)
+    emit(export.render(verdict.summarize(criteria, profile, evidence), args.format), args.output)
+    return 0
+
+
+def cmd_check(args) -> int:
+    from mlops_compare import criteria as criteria_mod
+
+    criteria = criteria_mod.load(args.criteria)
+    print(
+        f"{criteria.path}: ok ({len(criteria.checkpoints)} checkpoints, {len(criteria.profiles)} profiles, "
+        f"{len(criteria.tools)} tools)"
+    )
+    return 0
+
+
+def cmd_profiles(args) -> int:
+    from mlops_compare import criteria as criteria_mod
+
+    criteria = criteria_mod.load(args.criteria)
+    width = max(len(p) for p in criteria.profiles)
+    for pid, profile in criteria.profiles.items():
+        mark = "*" if pid == criteria.default_profile else " "
+        top = sorted(profile.weights.items(), key=lambda kv: -kv[1])[:3]
+        heavy = ", ".join(f"{c}={w:g}" for c, w in top)
+        print(f"{mark} {pid:<{width}}  {profile.description}  [heaviest: {heavy}]")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from mlops_compare import headless
+
+    return headless.run(args)
+
+
+def cmd_report(args) -> int:
+    from mlops_compare import criteria as criteria_mod
+    from mlops_compare import verdict
+
+    criteria = criteria_mod.load(args.criteria)
+    profile = pick_profile(criteria, args.profile, args.weight)
+    evidence = verdict.Evidence.from_store(criteria, args.store)
+    emit(verdict.report(criteria, profile, evidence, command=" ".join(["mlops-compare", *sys.argv[1:]])), args.output)
+    return 0
+
+
+def cmd_tui(args) -> int:
+    from mlops_compare import criteria as criteria_mod
+
+    criteria_mod.load(getattr(args, "criteria", None))  # invalid criteria: message and exit 2 before any screen
+    try:
+        from mlops_compare.tui.app import run_app
+    except ImportError as exc:
+        raise UserError(f"the terminal UI is not available: {exc}") from None
+    return run_app(getattr(args, "criteria", None), getattr(args, "profile", None))
+
+
+COMMANDS = {
+    "score": cmd_score,
+    "check": cmd_check,
+    "profiles": cmd_profiles,
+    "run": cmd_run,
+    "report": cmd_report,
+    "tui": cmd_tui,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help/--version
+        return int(exc.code or 0)
+    try:
+        return COMMANDS.get(args.command or "tui", cmd_tui)(args)
+    except UserError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,188 @@
+"""`mlops-compare run`: the exam through the chosen runners, without the TUI.
+
+In a terminal, a rich progress bar per tool; otherwise (CI, pipes) one plain line per
+finished check; with ``--json`` every event as a JSON line. Then a summary table of checks
+per tool. Exit 0 when no check failed, 1 when one did or a runner did not finish, 2 for
+user errors; Ctrl+C cancels every runner (their process groups are killed) and exits 130.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+from mlops_compare import criteria as criteria_mod
+from mlops_compare import registry
+from mlops_compare.errors import UserError
+from mlops_compare.events import CHECK_IDS
+from mlops_compare.launcher import RunnerProcess, RunRequest, run_many
+from mlops_compare.results import RunRecord
+from mlops_compare.store import Store
+
+MARK = {"pass": "PASS", "partial": "part", "fail": "FAIL", "skip": "skip"}
+
+
+def requests_from(args, criteria) -> list[RunRequest]:
+    known = registry.available()
+    tools = args.tool or list(known)
+    unknown = [t for t in tools if t not in known]
+    if unknown:
+        raise UserError(f"--tool {', '.join(unknown)}: no such runner (installed: {', '.join(known)})")
+    if args.jobs < 1:
+        raise UserError("--jobs must be at least 1")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UserError("--timeout must be more than 0 seconds")
+    exam = criteria.exam.to_dict()
+    if args.data:
+        exam["data"] = args.data
+    if args.target:
+        exam["target"] = args.target
+    _check_data(exam)
+    requests = []
+    for tool in tools:
+        python = (
+            criteria.tools[tool].python if tool in criteria.tools and criteria.tools[tool].python else sys.executable
+        )
+        requests.append(
+            RunRequest(tool, exam, python=python, timeout=args.timeout or criteria.exam.timeout, workdir=args.workdir)
+        )
+    return requests
+
+
+def _check_data(exam: dict[str, Any]) -> None:
+    """Catch a missing CSV or target column before starting anything (cheap: header only)."""
+    from pathlib import Path
+
+    source = exam["data"]
+    if source.startswith("sklearn:"):
+        return
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise UserError(f"{source}: no such data file; pass --data with a CSV path or sklearn:diabetes")
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        head = handle.read(64 * 1024)
+    try:
+        delimiter = csv.Sniffer().sniff(head, delimiters=",;").delimiter
+    except csv.Error:
+        delimiter = ","
+    columns = [c.strip() for c in next(csv.reader(head.splitlines(), delimiter=delimiter), [])]
+    if exam["target"] not in columns:
+        raise UserError(f"{source}: no column {exam['target']!r}; pass --target with one of: {', '.join(columns[:15])}")
+    exam["data"] = str(path.resolve())
+
+
+def summary_table(records: list[RunRecord]) -> str:
+    tools = [r.tool for r in records]
+    width = max(8, *(len(t) for t in tools))
+    lines = ["check".ljust(16) + "".join(t.rjust(width + 2) for t in tools)]
+    for check_id in CHECK_IDS:
+        row = check_id.ljust(16)
+        for record in records:
+            check = record.checks.get(check_id)
+            row += (MARK.get(check["status"], "?") if check else "-").rjust(width + 2)
+        lines.append(row)
+    lines.append("status".ljust(16) + "".join(r.status.rjust(width + 2) for r in records))
+    for record in records:
+        if record.reason and record.status != "passed":
+            lines.append(f"{record.tool}: {record.status}: {record.reason}")
+    return "\n".join(lines)
+
+
+def exit_code(records: list[RunRecord]) -> int:
+    bad = any(r.status not in ("passed",) for r in records)
+    return 1 if bad else 0
+
+
+def run(args) -> int:
+    criteria = criteria_mod.load(args.criteria)
+    requests = requests_from(args, criteria)
+    store = Store(args.store)
+    if args.json:
+        on_event = _json_printer
+        progress = None
+    elif sys.stderr.isatty():
+        progress = _RichProgress(requests)
+        on_event = progress.on_event
+    else:
+        progress = None
+        on_event = _plain_printer
+    try:
+        if progress is not None:
+            with progress:
+                records = asyncio.run(run_many(requests, args.jobs, on_event, store, on_start=progress.on_start))
+        else:
+            records = asyncio.run(run_many(requests, args.jobs, on_event, store))
+    except KeyboardInterrupt:
+        print("cancelled: every runner's process group was killed", file=sys.stderr)
+        return 130
+    out = sys.stderr if args.json else sys.stdout
+    print(summary_table(records), file=out)
+    print(f"results stored in {store.runs}", file=out)
+    return exit_code(records)
+
+
+def _json_printer(tool: str, event: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps({"tool": tool, **event}) + "\n")
+    sys.stdout.flush()
+
+
+def _plain_printer(tool: str, event: dict[str, Any]) -> None:
+    kind = event["type"]
+    if kind == "check":
+        print(
+            f"{tool}: {event['id']}: {MARK.get(event['status'], '?')} ({event['seconds']:.1f} s) {event['evidence'][:160]}",
+            flush=True,
+        )
+    elif kind == "result":
+        print(f"{tool}: {event['status']}" + (f": {event['reason']}" if event.get("reason") else ""), flush=True)
+
+
+class _RichProgress:
+    """One rich progress bar per tool: checks done out of the exam's checks."""
+
+    def __init__(self, requests: list[RunRequest]):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("{task.fields[tool]:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}", markup=False),
+            console=Console(stderr=True),
+        )
+        self.tasks = {
+            r.tool: self.progress.add_task("", total=len(CHECK_IDS), tool=r.tool, status="waiting", start=False)
+            for r in requests
+        }
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def on_start(self, process: RunnerProcess) -> None:
+        self.progress.start_task(self.tasks[process.request.tool])
+        self.progress.update(self.tasks[process.request.tool], status="starting")
+
+    def on_event(self, tool: str, event: dict[str, Any]) -> None:
+        task = self.tasks[tool]
+        kind = event["type"]
+        if kind == "check":
+            self.progress.advance(task)
+            self.progress.update(task, status=f"{event['id']}: {MARK.get(event['status'], '?')}")
+        elif kind == "progress":
+            self.progress.update(task, status=f"{event['label']} {event['k']}/{event['n']}")
+        elif kind == "result":
+            self.progress.update(
+                task,
+                completed=len(CHECK_IDS),
+                status=event["status"] + (f": {event['reason'][:60]}" if event.get("reason") else ""),
+            )

@@ -1,0 +1,135 @@
+"""The parent side: runners as process groups, with cancel, timeout, crash and missing tools.
+
+These start the real plain runner (a few seconds each): the subject is process handling,
+so no fake stands in for the runner process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import textwrap
+
+import pytest
+from mlops_compare import events
+from mlops_compare.launcher import RunnerProcess, RunRequest, run_many
+from mlops_compare.store import Store
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_plain_runner_streams_valid_events_and_is_stored(tmp_path, small_exam):
+    seen = []
+    store = Store(tmp_path / "store")
+    process = RunnerProcess(
+        RunRequest("plain", small_exam, workdir=tmp_path / "work"), lambda t, e: seen.append(e), store
+    )
+    record = asyncio.run(process.run())
+    assert record.status == "passed", record.reason
+    assert all(events.validate(e) == [] for e in seen)
+    kinds = [e["type"] for e in seen]
+    assert kinds[-1] == "result" and kinds.count("result") == 1
+    assert [e["id"] for e in seen if e["type"] == "check"] == list(events.CHECK_IDS)
+    assert len(record.metrics) == 2 and record.dataset["rows"] == 442
+    assert record.workspace.startswith(str(tmp_path / "work"))
+    assert not group_alive(process.pgid)
+    [path] = store.history()
+    assert store.load(path).to_dict() == record.to_dict()
+
+
+def test_cancel_mid_run_kills_the_group(tmp_path, small_exam):
+    exam = {**small_exam, "grid": {"alpha": [0.1 * i for i in range(40)], "l1_ratio": [0.5, 1.0]}}
+
+    async def scenario():
+        process = RunnerProcess(RunRequest("plain", exam, workdir=tmp_path))
+
+        def on_event(tool, event):
+            if event["type"] == "metric" and len(process.record.metrics) == 1:
+                process.cancel("stopped by test")
+
+        process.on_event = on_event
+        return process, await process.run()
+
+    process, record = asyncio.run(scenario())
+    assert record.status == "cancelled" and record.reason == "stopped by test"
+    assert 1 <= len(record.metrics) < 80
+    assert not group_alive(process.pgid)
+
+
+def test_timeout_yields_a_result_with_the_reason(tmp_path, small_exam):
+    process = RunnerProcess(RunRequest("plain", small_exam, timeout=0.5, workdir=tmp_path))
+    record = asyncio.run(process.run())
+    assert record.status == "timeout" and record.reason == "timed out after 0.5 s"
+    assert not group_alive(process.pgid)
+
+
+def test_crashed_runner_is_a_result_not_an_exception(tmp_path, small_exam):
+    async def scenario():
+        process = RunnerProcess(RunRequest("plain", small_exam, workdir=tmp_path))
+
+        def on_event(tool, event):
+            if event["type"] == "check" and event["id"] == "setup":
+                os.kill(process.pgid, signal.SIGKILL)  # the runner dies without a word
+
+        process.on_event = on_event
+        return process, await process.run()
+
+    process, record = asyncio.run(scenario())
+    assert record.status == "error"
+    assert record.reason.startswith("runner exited with code -9 before reporting a result")
+    assert not group_alive(process.pgid)
+
+
+def test_missing_tool_is_reported_with_install_hint(tmp_path, small_exam):
+    # A sitecustomize that hides scikit-learn makes this interpreter lack the plain runner's tool.
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text(
+        textwrap.dedent(
+            """
+            import sys
+            class Hide:
+                def find_spec(self, name, path=None, target=None):
+                    if name.split(".")[0] == "sklearn":
+                        raise ModuleNotFoundError(name)
+            sys.meta_path.insert(0, Hide())
+            """
+        )
+    )
+    request = RunRequest("plain", small_exam, workdir=tmp_path, env={"PYTHONPATH": str(hide)})
+    record = asyncio.run(RunnerProcess(request).run())
+    assert record.status == "unavailable"
+    assert record.reason == f"sklearn is not installed for {sys.executable}: pip install scikit-learn pandas"
+
+
+def test_interpreter_without_mlops_compare(tmp_path, small_exam):
+    record = asyncio.run(RunnerProcess(RunRequest("plain", small_exam, python="/nonexistent/python")).run())
+    assert record.status == "unavailable" and "cannot start /nonexistent/python" in record.reason
+
+
+def test_unknown_runner_and_run_many_keeps_going(tmp_path, small_exam):
+    records = asyncio.run(
+        run_many([RunRequest("nope", small_exam), RunRequest("plain", small_exam, workdir=tmp_path)], jobs=2)
+    )
+    assert [r.status for r in records] == ["error", "passed"]
+    assert "no runner called 'nope'" in records[0].reason
+
+
+def test_bad_data_is_a_result_with_the_reason(tmp_path, small_exam):
+    exam = {**small_exam, "data": str(tmp_path / "missing.csv")}
+    record = asyncio.run(RunnerProcess(RunRequest("plain", exam, workdir=tmp_path)).run())
+    assert record.status == "error" and "missing.csv: no such data file" in record.reason
+
+
+@pytest.mark.parametrize("line", [b"[bold red]x[/]", b"\x1b[31mred\x1b[0m", b"\xff\xfe broken utf-8", b'{"v": 1}'])
+def test_decode_never_raises_and_keeps_text_literal(line):
+    event = events.decode(line)
+    assert event["type"] == "log" and isinstance(event["line"], str)
