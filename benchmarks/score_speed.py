@@ -1,0 +1,103 @@
+"""Benchmark: `mlops-compare score --format md` against `dvc exp show --md`, same run.
+
+Creates a small git + DVC repository with two experiments in a temporary folder, then
+times both commands alternately (best of N and median), and times the 10,000-sample
+Monte-Carlo sensitivity in-process. Prints the figures and whether the targets hold:
+score / dvc exp show <= 0.25, sensitivity < 16 ms.
+
+    python benchmarks/score_speed.py [--repeat 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def make_dvc_repo(folder: Path, env: dict[str, str]) -> None:
+    def run(*argv: str) -> None:
+        subprocess.run(argv, cwd=folder, env=env, check=True, capture_output=True)
+
+    (folder / "train.py").write_text(
+        "import json, yaml\np = yaml.safe_load(open('params.yaml'))\njson.dump({'score': p['alpha'] * 2}, open('metrics.json', 'w'))\n"
+    )
+    (folder / "params.yaml").write_text("alpha: 0.5\n")
+    (folder / "dvc.yaml").write_text(
+        "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n    params: [alpha]\n    metrics:\n      - metrics.json:\n          cache: false\n"
+    )
+    run("git", "init", "-q")
+    run("dvc", "init", "-q")
+    run("dvc", "config", "core.analytics", "false")
+    run("git", "add", "-A")
+    run("git", "commit", "-qm", "init")
+    for alpha in ("0.1", "0.9"):
+        run("dvc", "exp", "run", "-S", f"alpha={alpha}")
+
+
+def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    if shutil.which("dvc") is None:
+        print("dvc is not installed: pip install dvc", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="mlops-compare-bench-") as tmp:
+        root = Path(tmp)
+        repo = root / "repo"
+        repo.mkdir()
+        home = root / "home"
+        home.mkdir()
+        env = {
+            **os.environ,
+            "HOME": str(home),
+            "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+            "GIT_AUTHOR_NAME": "bench",
+            "GIT_AUTHOR_EMAIL": "bench@invalid",
+            "GIT_COMMITTER_NAME": "bench",
+            "GIT_COMMITTER_EMAIL": "bench@invalid",
+            "DVC_NO_ANALYTICS": "1",
+        }
+        make_dvc_repo(repo, env)
+        score_cmd = [sys.executable, "-m", "mlops_compare", "score", "--format", "md", "--store", str(root / "none")]
+        dvc_cmd = ["dvc", "exp", "show", "--md"]
+        timed(score_cmd, repo, env)  # warm the file cache for both
+        timed(dvc_cmd, repo, env)
+        score_t, dvc_t = [], []
+        for _ in range(args.repeat):
+            score_t.append(timed(score_cmd, repo, env))
+            dvc_t.append(timed(dvc_cmd, repo, env))
+
+    from mlops_compare import criteria, scoring
+
+    c = criteria.load(criteria.SHIPPED)
+    weights, ratings = c.profiles[c.default_profile].weights, c.ratings()
+    scoring.p_first(weights, ratings)  # numpy import and warm-up
+    mc = []
+    for _ in range(20):
+        start = time.perf_counter()
+        scoring.p_first(weights, ratings, samples=10_000)
+        mc.append(time.perf_counter() - start)
+
+    ratio = statistics.median(score_t) / statistics.median(dvc_t)
+    print(f"mlops-compare score --format md: median {statistics.median(score_t) * 1000:.0f} ms, best {min(score_t) * 1000:.0f} ms")
+    print(f"dvc exp show --md:               median {statistics.median(dvc_t) * 1000:.0f} ms, best {min(dvc_t) * 1000:.0f} ms")
+    print(f"ratio (medians): {ratio:.3f}  target <= 0.25  {'OK' if ratio <= 0.25 else 'MISSED'}")
+    print(f"Monte-Carlo sensitivity, 10,000 samples: median {statistics.median(mc) * 1000:.2f} ms, best {min(mc) * 1000:.2f} ms  target < 16 ms  {'OK' if statistics.median(mc) < 0.016 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
