@@ -1,0 +1,80 @@
+"""The Metaflow runner, for real, through the core launcher, on a 2-point grid."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from mlops_compare.example import common
+from mlops_compare.launcher import RunnerProcess, RunRequest
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(importlib.util.find_spec("metaflow") is None, reason="metaflow is not installed"),
+]
+
+EXPECTED = {
+    "setup": "pass",
+    "grid": "pass",
+    "retrieve": "pass",
+    "baseline_match": "pass",
+    "models": "pass",
+    "data_versioning": "pass",
+    "reproduce": "partial",  # same metrics, but local runs do not record their code
+    "invasiveness": "pass",
+    "overhead": "pass",
+    "remote_storage": "skip",
+    "large_data": "skip",
+    "hpc": "skip",
+}
+
+
+def plain_baseline(exam: dict, folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, float]]:
+    """The plain script's metrics per point, recomputed here from example/plain/train.py."""
+    example = Path(common.__file__).parent
+    folder.mkdir()
+    for name in ("common.py", "plain/train.py"):
+        shutil.copy2(example / name, folder / Path(name).name)
+    common.materialize(exam["data"], exam["target"], folder / common.DATA_FILE)
+    settings = {k: exam[k] for k in ("target", "test_size", "random_state", "grid")}
+    (folder / common.EXAM_FILE).write_text(json.dumps(settings))
+    monkeypatch.chdir(folder)
+    monkeypatch.syspath_prepend(str(folder))
+    spec = importlib.util.spec_from_file_location("_metaflow_test_plain_train", folder / "train.py")
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    return {common.point_key(**p): train.train(**p) for p in common.grid_points(exam["grid"])}
+
+
+def test_metaflow_runner_small_grid(tmp_path: Path, small_exam: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    outside = [Path(os.path.expanduser("~/.metaflowconfig")), Path("/tmp/metaflow_client")]
+    existed = [path.exists() for path in outside]
+
+    record = asyncio.run(RunnerProcess(RunRequest("metaflow", small_exam, workdir=tmp_path / "runs")).run())
+
+    log_tail = "\n".join(record.log[-40:])
+    assert record.status == "passed", f"{record.reason}\n{log_tail}"
+    assert {check: info["status"] for check, info in record.checks.items()} == EXPECTED, log_tail
+
+    # live metrics: one per grid point, equal to the plain script's numbers
+    baseline = plain_baseline(small_exam, tmp_path / "plain", monkeypatch)
+    assert len(record.metrics) == len(common.grid_points(small_exam["grid"])) == 2
+    for metric in record.metrics:
+        expected = baseline[common.point_key(metric["alpha"], metric["l1_ratio"])]
+        for name in ("rmse", "mae", "r2"):
+            assert metric[name] == pytest.approx(expected[name], abs=1e-9)
+    assert record.checks["baseline_match"]["numbers"]["max_abs_diff"] <= 1e-9
+
+    # the stores live in the workspace, nothing in the user's home or /tmp
+    workspace = Path(record.workspace)
+    assert (workspace / ".metaflow" / "TrainFlow").is_dir()
+    assert (workspace / "data" / "TrainFlow").is_dir()  # IncludeFile blobs
+    assert [path.exists() for path in outside] == existed
+    numbers = record.checks["data_versioning"]["numbers"]
+    assert numbers["restored_sha256"] == numbers["v1_sha256"] != numbers["v2_sha256"]
+    assert record.checks["reproduce"]["numbers"]["code_in_record"] == 0
