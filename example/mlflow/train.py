@@ -6,6 +6,7 @@ MLFLOW_TRACKING_URI (or mlflow.set_tracking_uri); the model is logged when run a
     python train.py 0.5 0.5            # or: mlflow run . -P alpha=0.5 -P l1_ratio=0.5
 """
 
+import os
 import sys
 import warnings
 
@@ -20,7 +21,9 @@ def train(alpha: float, l1_ratio: float, log_model: bool = False) -> dict:
     train_x, test_x, train_y, test_y = load_split()
 
     with mlflow.start_run():
-        dataset = mlflow.data.from_pandas(read_csv(DATA_FILE), source=DATA_FILE, targets=load_exam()["target"])
+        dataset = mlflow.data.from_pandas(
+            read_csv(DATA_FILE), source=os.path.abspath(DATA_FILE), targets=load_exam()["target"]
+        )
         mlflow.log_input(dataset, context="training")
 
         model = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, random_state=load_exam()["random_state"])
