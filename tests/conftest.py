@@ -30,3 +30,81 @@ def criteria_copy(tmp_path: Path) -> Path:
     path = tmp_path / "criteria.toml"
     shutil.copy(SHIPPED, path)
     return path
+
+
+class ExamRun:
+    """Every registered runner run once, for real, on the small grid (shared by the slow tests)."""
+
+    def __init__(self, records, events, store, repo, home, before, after):
+        self.records = records  # tool -> RunRecord
+        self.events = events  # tool -> list of events, in order
+        self.store = store  # the results store they were saved to
+        self.repo = repo  # the git repository the run was started from
+        self.home = home  # the HOME the parent process had
+        self.before, self.after = before, after  # snapshots of repo status and git config
+
+
+def _snapshot(repo: Path, home: Path) -> dict:
+    import subprocess
+
+    status = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=repo, capture_output=True, text=True)
+    files = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+    return {
+        "status": status.stdout,
+        "repo_config": (repo / ".git" / "config").read_text(),
+        "gitconfig": (home / ".gitconfig").read_text(),
+        "home_files": files,
+        "head": subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout,
+    }
+
+
+@pytest.fixture(scope="session")
+def exam_run(tmp_path_factory) -> ExamRun:
+    """Run plain, mlflow, dvc and metaflow (jobs=2) from inside a user's git repository.
+
+    The parent's cwd is a git repo with a commit and its HOME holds a .gitconfig; both are
+    snapshotted before and after, so tests can prove the runners wrote nothing there.
+    """
+    import asyncio
+    import os
+    import subprocess
+
+    from mlops_compare import registry
+    from mlops_compare.launcher import RunRequest, run_many
+    from mlops_compare.store import Store
+
+    base = tmp_path_factory.mktemp("exam")
+    repo, home = base / "user-repo", base / "user-home"
+    repo.mkdir()
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = user@example.invalid\n")
+    env = {**os.environ, "HOME": str(home)}
+    for argv in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-q", "--allow-empty", "-m", "user work"],
+    ):
+        subprocess.run(argv, cwd=repo, env=env, check=True)
+    (repo / "notes.txt").write_text("the user's own file\n")
+    subprocess.run(["git", "add", "notes.txt"], cwd=repo, env=env, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "notes"], cwd=repo, env=env, check=True)
+
+    old_cwd, old_home = os.getcwd(), os.environ.get("HOME")
+    os.chdir(repo)
+    os.environ["HOME"] = str(home)
+    try:
+        before = _snapshot(repo, home)
+        events: dict[str, list] = {}
+        store = Store(base / "store")
+        exam = {**SMALL_EXAM, "grid": {k: list(v) for k, v in SMALL_EXAM["grid"].items()}}
+        tools = list(registry.available())
+        requests = [RunRequest(t, exam, timeout=600) for t in tools]
+        records = asyncio.run(run_many(requests, 2, lambda t, e: events.setdefault(t, []).append(e), store))
+        after = _snapshot(repo, home)
+    finally:
+        os.chdir(old_cwd)
+        if old_home is None:
+            os.environ.pop("HOME", None)
+        else:
+            os.environ["HOME"] = old_home
+    return ExamRun({r.tool: r for r in records}, events, store, repo, home, before, after)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
 import os
@@ -11,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from mlops_compare.example import common
-from mlops_compare.launcher import RunnerProcess, RunRequest
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,11 +49,13 @@ def plain_baseline(exam: dict, folder: Path, monkeypatch: pytest.MonkeyPatch) ->
     return {common.point_key(**p): train.train(**p) for p in common.grid_points(exam["grid"])}
 
 
-def test_metaflow_runner_small_grid(tmp_path: Path, small_exam: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_metaflow_runner_small_grid(
+    tmp_path: Path, small_exam: dict, monkeypatch: pytest.MonkeyPatch, exam_run
+) -> None:
     outside = [Path(os.path.expanduser("~/.metaflowconfig")), Path("/tmp/metaflow_client")]
     existed = [path.exists() for path in outside]
 
-    record = asyncio.run(RunnerProcess(RunRequest("metaflow", small_exam, workdir=tmp_path / "runs")).run())
+    record = exam_run.records["metaflow"]
 
     log_tail = "\n".join(record.log[-40:])
     assert record.status == "passed", f"{record.reason}\n{log_tail}"

@@ -3,13 +3,11 @@ logged models, dataset digests and an `mlflow.projects.run` re-run (tens of seco
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 from pathlib import Path
 
 import pytest
 from mlops_compare import events
-from mlops_compare.launcher import RunnerProcess, RunRequest
 
 pytestmark = [
     pytest.mark.slow,
@@ -32,10 +30,9 @@ EXPECTED = {
 }
 
 
-def test_mlflow_runner_runs_the_exam(tmp_path, small_exam):
-    seen = []
-    process = RunnerProcess(RunRequest("mlflow", small_exam, workdir=tmp_path), lambda t, e: seen.append(e))
-    record = asyncio.run(process.run())
+def test_mlflow_runner_runs_the_exam(exam_run):
+    seen = exam_run.events["mlflow"]
+    record = exam_run.records["mlflow"]
 
     assert record.status == "passed", (record.reason, record.log[-20:])
     assert all(events.validate(e) == [] for e in seen)

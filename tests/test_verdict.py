@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import pytest
 from markdown_it import MarkdownIt
-
 from mlops_compare import criteria, verdict
 from mlops_compare.results import RunRecord
-from mlops_compare.store import Store
 
 
 def record(tool: str, version: str, **statuses) -> RunRecord:
-    checks = {cid: {"status": st, "seconds": 1.0, "evidence": f"{cid} evidence", "numbers": {}} for cid, st in statuses.items()}
+    checks = {
+        cid: {"status": st, "seconds": 1.0, "evidence": f"{cid} evidence", "numbers": {}}
+        for cid, st in statuses.items()
+    }
     return RunRecord(tool=tool, status="passed", tool_version=version, checks=checks)
 
 
@@ -30,7 +31,9 @@ def test_check_scores():
     assert verdict.check_score("retrieve", {"status": "fail"}) == 0.0
     assert verdict.check_score("retrieve", {"status": "skip"}) is None
     # 10 lines + 1 tool file = 15 of 60 -> 0.75
-    assert verdict.check_score("invasiveness", {"status": "pass", "numbers": {"lines_added": 10, "tool_files": 1}}) == 0.75
+    assert (
+        verdict.check_score("invasiveness", {"status": "pass", "numbers": {"lines_added": 10, "tool_files": 1}}) == 0.75
+    )
     assert verdict.check_score("overhead", {"status": "pass", "numbers": {"ratio": 10}}) == 0.5
     assert verdict.check_score("overhead", {"status": "pass", "numbers": {"ratio": 0.8}}) == 1.0
 
@@ -72,7 +75,9 @@ def test_measured_mode_scores_unmeasured_as_zero(shipped):
 
 def test_stale_when_major_minor_differs(shipped):
     profile = shipped.profiles["research-institute"]
-    ev = verdict.Evidence({"metaflow": record("metaflow", "2.20.0", grid="pass"), "dvc": record("dvc", "3.67.9", grid="pass")})
+    ev = verdict.Evidence(
+        {"metaflow": record("metaflow", "2.20.0", grid="pass"), "dvc": record("dvc", "3.67.9", grid="pass")}
+    )
     cells = verdict.cells(shipped, profile, ev)
     assert all(c.stale for c in cells["metaflow"].values())
     assert not any(c.stale for c in cells["dvc"].values())
