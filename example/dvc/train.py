@@ -32,4 +32,4 @@ def train(alpha: float, l1_ratio: float) -> dict:
 
 if __name__ == "__main__":
     params = yaml.safe_load(open("params.yaml"))
-    train(params["alpha"], params["l1_ratio"])
+    train(float(params["alpha"]), float(params["l1_ratio"]))
