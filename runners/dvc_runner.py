@@ -330,7 +330,17 @@ class DvcRunner(Runner):
                 refs_seen = refs
                 last_show = time.monotonic()
                 polls += 1
-                for exp in self._experiments(self._exp_show(ctx)):
+                try:
+                    shown = self._exp_show(ctx)
+                except RuntimeError as exc:
+                    # While the queue runs, `exp show` can race a worker removing its temporary
+                    # copy (.dvc/tmp/exps/...: "No such file or directory"); poll again.
+                    if "No such file or directory" not in str(exc):
+                        raise
+                    ctx.log(f"exp show raced the queue ({exc}); polling again")
+                    time.sleep(0.5)
+                    continue
+                for exp in self._experiments(shown):
                     name = exp["name"]
                     if name not in self.queued or name in landed or name in failed:
                         continue
