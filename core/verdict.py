@@ -229,7 +229,8 @@ def report(criteria: Criteria, profile: Profile, evidence: Evidence, command: st
     out = [
         f"# Decision report: {md_cell(profile.id)}",
         "",
-        f"Generated {now} by mlops-compare from `{md_cell(criteria.path)}`.",
+        f"Generated {now} by mlops-compare from "
+        + ("the shipped criteria.toml." if criteria.shipped else f"`{md_cell(criteria.path)}`."),
         "",
     ]
     if profile.description:
@@ -310,7 +311,11 @@ def report(criteria: Criteria, profile: Profile, evidence: Evidence, command: st
     ]
     out.append(md_table(["tool", "ratings written for", "version that ran", "ratings"], rows))
     out += ["", "Libraries: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".", ""]
-    out += ["## How to reproduce", "", "```sh", f"mlops-compare run --criteria {criteria.path}", command, "```", ""]
+    run = ["mlops-compare", "run"] + ([] if criteria.shipped else ["--criteria", str(criteria.path)])
+    dataset = next((r.dataset for r in evidence.records.values() if r.dataset), {})
+    if dataset and dataset.get("source") != criteria.exam.data:
+        run += ["--data", str(dataset.get("source")), "--target", str(dataset.get("target"))]
+    out += ["## How to reproduce", "", "```sh", " ".join(run), command, "```", ""]
     return "\n".join(out)
 
 
