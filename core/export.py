@@ -77,7 +77,7 @@ def _flip_data(summary: Summary, cid: str) -> dict[str, Any]:
         "delta": None if flip.delta is None else round(flip.delta, 4),
         "new_weight": None if flip.new_weight is None else round(flip.new_weight, 4),
         "challenger": flip.challenger,
-        "text": flip.describe(WEIGHT_MAX),
+        "text": flip.describe(WEIGHT_MAX, {t.id: t.name for t in summary.criteria.tools.values()}),
     }
 
 

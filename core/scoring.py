@@ -54,12 +54,13 @@ class Flip:
     new_weight: float | None
     challenger: str | None  # the tool that draws level with the leader
 
-    def describe(self, weight_max: float) -> str:
+    def describe(self, weight_max: float, names: Mapping[str, str] | None = None) -> str:
+        who = (names or {}).get(self.challenger or "", self.challenger)
         if self.delta is None:
             return f"none within 0..{weight_max:g}"
         if self.delta == 0:
-            return f"first place is shared with {self.challenger}: any change decides"
-        return f"{self.delta:+.2f} (to {self.new_weight:.2f}): {self.challenger} draws level"
+            return f"first place is shared with {who}: any change decides"
+        return f"{self.delta:+.2f} (to {self.new_weight:.2f}): {who} draws level"
 
 
 def flips(weights: Mapping[str, float], ratings: Ratings, weight_max: float = 10.0) -> dict[str, Flip]:
