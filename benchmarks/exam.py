@@ -54,7 +54,9 @@ def main() -> int:
         if r.status != "passed":
             print(f"  {r.tool}: {r.reason}")
     speedup = serial / parallel
-    print(f"all runners --jobs 1: {serial:.1f} s; --jobs 3: {parallel:.1f} s; speed-up x{speedup:.2f}  target >= 1.6  {'OK' if speedup >= 1.6 else 'MISSED'}")
+    print(
+        f"all runners --jobs 1: {serial:.1f} s; --jobs 3: {parallel:.1f} s; speed-up x{speedup:.2f}  target >= 1.6  {'OK' if speedup >= 1.6 else 'MISSED'}"
+    )
     return 0 if all(r.status == "passed" for r in records) else 1
 
 

@@ -1,6 +1,6 @@
 """Benchmark: the decision report for every profile from stored results (target < 1 s each).
 
-    python benchmarks/report_speed.py [--store .mlops-compare]
+python benchmarks/report_speed.py [--store .mlops-compare]
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ def main() -> int:
         evidence = verdict.Evidence.from_store(c, args.store)
         text = verdict.report(c, profile, evidence)
         took = time.perf_counter() - start
-        print(f"{profile.id:<20} {took * 1000:7.1f} ms  {len(text):6d} chars  {len(evidence.records)} stored tools  {'OK' if took < 1 else 'MISSED'}")
+        print(
+            f"{profile.id:<20} {took * 1000:7.1f} ms  {len(text):6d} chars  {len(evidence.records)} stored tools  {'OK' if took < 1 else 'MISSED'}"
+        )
     return 0
 
 

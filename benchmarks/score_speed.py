@@ -92,10 +92,16 @@ def main() -> int:
         mc.append(time.perf_counter() - start)
 
     ratio = statistics.median(score_t) / statistics.median(dvc_t)
-    print(f"mlops-compare score --format md: median {statistics.median(score_t) * 1000:.0f} ms, best {min(score_t) * 1000:.0f} ms")
-    print(f"dvc exp show --md:               median {statistics.median(dvc_t) * 1000:.0f} ms, best {min(dvc_t) * 1000:.0f} ms")
+    print(
+        f"mlops-compare score --format md: median {statistics.median(score_t) * 1000:.0f} ms, best {min(score_t) * 1000:.0f} ms"
+    )
+    print(
+        f"dvc exp show --md:               median {statistics.median(dvc_t) * 1000:.0f} ms, best {min(dvc_t) * 1000:.0f} ms"
+    )
     print(f"ratio (medians): {ratio:.3f}  target <= 0.25  {'OK' if ratio <= 0.25 else 'MISSED'}")
-    print(f"Monte-Carlo sensitivity, 10,000 samples: median {statistics.median(mc) * 1000:.2f} ms, best {min(mc) * 1000:.2f} ms  target < 16 ms  {'OK' if statistics.median(mc) < 0.016 else 'MISSED'}")
+    print(
+        f"Monte-Carlo sensitivity, 10,000 samples: median {statistics.median(mc) * 1000:.2f} ms, best {min(mc) * 1000:.2f} ms  target < 16 ms  {'OK' if statistics.median(mc) < 0.016 else 'MISSED'}"
+    )
     return 0
 
 

@@ -1,0 +1,328 @@
+"""The Textual app: wiring between the session, the runs and the main screen, and `run_app`.
+
+`run_app(criteria_path, profile)` is what the CLI calls (``mlops-compare`` and
+``mlops-compare tui``): invalid criteria or an unknown profile are reported on stderr like
+the CLI does, exit code 2, before any screen is drawn. Every runner process group is
+killed on the way out, however the app ends.
+
+`MlopsCompareApp` is also the factory the tests use: pass a `store`, a `starter` (see
+`mlops_compare.tui.runs`) and the `runners` to show, and nothing real is started.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlops_compare import atomic, registry
+from mlops_compare import criteria as criteria_module
+from mlops_compare.criteria import Criteria, Profile
+from mlops_compare.errors import EXIT_USER_ERROR, UserError
+from mlops_compare.results import RunRecord
+from mlops_compare.store import Store
+from mlops_compare.tui import commands
+from mlops_compare.tui.main_screen import MainScreen
+from mlops_compare.tui.messages import (
+    EventsArrived,
+    RunFinished,
+    RunQueued,
+    RunStarted,
+    ScoresComputed,
+    ScreenMounted,
+    StoredResultsLoaded,
+    WeightChanged,
+)
+from mlops_compare.tui.runs import DEFAULT_JOBS, RunManager, Starter, launcher_starter
+from mlops_compare.tui.session import Session
+
+if TYPE_CHECKING:
+    from mlops_compare.tui.export_screen import ExportRequest
+    from mlops_compare.verdict import Evidence
+
+# Modal screens, the scoring (numpy) and the export are imported when first used: the
+# first frame must come quickly (see benchmarks/tui_startup.py).
+from textual import work
+from textual.app import App, SystemCommand
+from textual.css.query import NoMatches
+from textual.worker import Worker, WorkerState, get_current_worker
+
+FLUSH_SECONDS = 0.075  # runner events reach the widgets at most ~13 times a second
+HELP_EXTRA = [
+    ("ctrl+p", "command palette: every action by name"),
+    ("tab shift+tab", "move the focus between tab bar, tables and logs"),
+    ("↑ ↓ PgUp PgDn", "move in a table, scroll a log"),
+    ("← →", "switch views while the tab bar has the focus"),
+    ("ctrl+q", "quit (asks first while runs are active)"),
+]
+
+
+class MlopsCompareApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "mlops-compare"
+
+    def __init__(
+        self,
+        criteria: Criteria,
+        profile: str | None = None,
+        *,
+        store: Store | None = None,
+        starter: Starter | None = None,
+        runners: list[str] | None = None,
+        jobs: int = DEFAULT_JOBS,
+        load_stored: bool = True,
+        cwd: Path | None = None,
+    ):
+        super().__init__()
+        self.session = Session(criteria, profile)
+        self.store = store if store is not None else Store()
+        self.runs = RunManager(starter or launcher_starter(self.store), jobs)
+        self.tools = list(runners) if runners is not None else list(registry.available())
+        self.cwd = cwd
+        self.evidence: Evidence | None = None  # stored results behind measured ratings, as `score` reads them
+        self._load_stored = load_stored
+        self._generation = 0
+
+        self.main = MainScreen(self.session, self.tools)
+
+    def get_default_screen(self) -> MainScreen:
+        return self.main
+
+    def _ui(self, method, *args) -> None:
+        """Call a screen method from a message handler, unless the screen is not (or no longer) there."""
+        if self._closing or self._closed:
+            return
+        try:
+            method(*args)
+        except NoMatches:  # a worker's message arrived while the screen was built or torn down
+            pass
+
+    def on_screen_mounted(self, message: ScreenMounted) -> None:
+        # everything built so far lives as long as the app: keep the garbage collector off it, so
+        # its full passes stay short while runners stream (they would be felt as key latency)
+        gc.freeze()
+        gc.enable()  # run_app turns it off while the first frame is built
+        self.set_interval(FLUSH_SECONDS, self.flush_events)
+        self.rescore()
+        if self._load_stored:
+            self.load_stored()
+
+    # --- scores -------------------------------------------------------------------
+    def rescore(self) -> None:
+        """New scores at once (pure Python, well under a millisecond), P(first) from a worker."""
+        from mlops_compare.tui.scores import quick_summary
+
+        criteria, profile = self.session.criteria, self.session.profile
+        self._generation += 1  # a worker's result counts only if nothing changed since it started
+        self._ui(self.main.show_weights, True)
+        self._ui(self.main.show_summary, quick_summary(criteria, profile, self.evidence), True)
+        self._score(criteria, profile, self.evidence, self._generation)
+
+    @work(thread=True, exclusive=True, group="score", exit_on_error=False)
+    def _score(self, criteria: Criteria, profile: Profile, evidence: Evidence | None, generation: int) -> None:
+        from mlops_compare.tui.scores import summary
+
+        result = summary(criteria, profile, evidence)  # with the Monte-Carlo P(first): numpy, ~10 ms
+        if not get_current_worker().is_cancelled:
+            self.post_message(ScoresComputed(result, generation))
+
+    def on_scores_computed(self, message: ScoresComputed) -> None:
+        if message.generation == self._generation:  # else a newer one is on its way
+            self._ui(self.main.show_summary, message.summary)
+
+    def on_weight_changed(self, message: WeightChanged) -> None:
+        if message.refused:
+            self.notify(message.refused, severity="warning", markup=False)
+        else:
+            self.rescore()
+
+    def action_profile(self) -> None:
+        from mlops_compare.tui.profile_screen import ProfileScreen
+
+        self.push_screen(ProfileScreen(self.session), self.switch_profile)
+
+    def switch_profile(self, profile: str | None) -> None:
+        if profile is not None and profile != self.session.profile_id:
+            self.session.switch(profile)
+            self.rescore()
+
+    def action_save(self) -> None:
+        if not self.session.dirty():
+            self.notify("No changed weights to save.", markup=False)
+            return
+        try:
+            path = self.session.save(criteria_module.load)
+        except UserError as exc:
+            self.notify("\n".join(map(str, exc.problems)), title="Not saved", severity="error", markup=False)
+            return
+        self.main.criteria_reloaded()
+        self.rescore()
+        self.notify(f"Saved the weights to {path}", markup=False)
+
+    def action_export(self) -> None:
+        from mlops_compare.tui.export_screen import ExportScreen
+
+        self.push_screen(ExportScreen(self.session.profile_id, self.cwd), self.export)
+
+    def export(self, request: ExportRequest | None) -> None:
+        if request is not None:
+            self._export(request, self.session.criteria, self.session.profile)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _export(self, request: ExportRequest, criteria: Criteria, profile: Profile) -> None:
+        """Write what ``mlops-compare score --format F`` prints for these weights and this store."""
+        from mlops_compare import verdict
+        from mlops_compare.export import render
+
+        evidence = verdict.Evidence.from_store(criteria, self.store.root)  # fresh: exactly what `score` reads
+        try:
+            atomic.write_text(request.path, render(verdict.summarize(criteria, profile, evidence), request.fmt))
+        except OSError as exc:
+            message = f"{request.path}: {exc.strerror or exc}"
+            self.call_from_thread(self.notify, message, title="Not exported", severity="error", markup=False)
+            return
+        self.call_from_thread(self.notify, f"Exported {request.fmt} to {request.path}", markup=False)
+
+    # --- runs ---------------------------------------------------------------------
+    def action_run_all(self) -> None:
+        for tool in self.tools:
+            self.start_run(tool)
+
+    def action_run_selected(self) -> None:
+        if self.main.selected_tool:
+            self.start_run(self.main.selected_tool)
+
+    def start_run(self, tool: str) -> None:
+        if self.runs.is_active(tool):
+            return
+        pending = self.runs.submit(tool, self.session.criteria, on_start=lambda t: self.post_message(RunStarted(t)))
+        self.post_message(RunQueued(tool))
+
+        async def run() -> None:
+            self.post_message(RunFinished(tool, await pending))
+
+        self.run_worker(run, name=f"run:{tool}", group="runs", exit_on_error=False)
+
+    def flush_events(self) -> None:
+        for tool, events in self.runs.drain().items():
+            self.post_message(EventsArrived(tool, events))
+
+    def on_run_queued(self, message: RunQueued) -> None:
+        self._ui(self.main.run_queued, message.tool)
+
+    def on_run_started(self, message: RunStarted) -> None:
+        self._ui(self.main.run_started, message.tool)
+
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        self._ui(self.main.events_arrived, message.tool, message.events)
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        late = self.runs.drain(message.tool).get(message.tool, [])
+        self._ui(self.main.run_finished, message.tool, message.record, late)
+        # the run's record is the newest in the store now (the launcher saved it): measured
+        # ratings may change. Taken as it came, not re-read: the store's files hold whole logs.
+        from mlops_compare.verdict import Evidence
+
+        records = dict(self.evidence.records) if self.evidence is not None else {}
+        had_checks = bool(records.get(message.tool) and records[message.tool].checks)
+        records[message.tool] = message.record
+        self.evidence = Evidence(records)
+        if had_checks or message.record.checks:
+            self.rescore()
+
+    def action_cancel_all(self) -> None:
+        if not self.runs.cancel_all():
+            self.notify("Nothing is running.", markup=False)
+
+    def action_cancel_selected(self) -> None:
+        if not self.runs.cancel(self.main.selected_tool):
+            self.notify(f"{self.main.selected_tool} is not running.", markup=False)
+
+    @work(thread=True, group="store", exit_on_error=False)
+    def load_stored(self) -> None:
+        """Read the newest record per tool: shown in the panes (dated), and the evidence for scoring."""
+        self.post_message(StoredResultsLoaded(self.store.latest()))
+
+    def on_stored_results_loaded(self, message: StoredResultsLoaded) -> None:
+        from mlops_compare.verdict import Evidence
+
+        known = dict(self.evidence.records) if self.evidence is not None else {}
+        records = {**message.records, **known}  # a run finished meanwhile is newer than the store read
+        self.evidence = Evidence(records)
+        self._ui(self.main.show_stored, {t: r for t, r in message.records.items() if t not in known})
+        if any(record.checks for record in records.values()):
+            self.rescore()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state != WorkerState.ERROR:
+            return
+        error = f"{type(worker.error).__name__}: {worker.error}"
+        if worker.name.startswith("run:"):
+            tool = worker.name.removeprefix("run:")
+            self.post_message(RunFinished(tool, RunRecord(tool=tool, status="error", reason=error)))
+        self.notify(error, title=f"{worker.name or worker.group} failed", severity="error", markup=False)
+
+    # --- help, palette, quit ------------------------------------------------------
+    def action_help(self) -> None:
+        from mlops_compare.tui.checkpoint_table import CheckpointTable
+        from mlops_compare.tui.help_screen import HelpScreen
+
+        sections = [("Main screen", MainScreen.BINDINGS), ("Checkpoints table", CheckpointTable.BINDINGS)]
+        self.push_screen(HelpScreen(sections, HELP_EXTRA))
+
+    def get_system_commands(self, screen) -> list[SystemCommand]:
+        return [*super().get_system_commands(screen), *commands.commands(self)]
+
+    async def action_quit(self) -> None:
+        active = self.runs.active
+        if not active:
+            self.shutdown()
+            return
+
+        def answered(quit: bool | None) -> None:
+            if quit:
+                self.shutdown()
+
+        from mlops_compare.tui.quit_screen import QuitScreen
+
+        self.push_screen(QuitScreen(active), answered)
+
+    def shutdown(self) -> None:
+        """Stop every run (their whole process groups) and exit."""
+        self.runs.cancel_all("mlops-compare was closed")
+        _kill_all()
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        _kill_all()
+
+
+def _kill_all() -> None:
+    """Kill every runner process group this process knows of, directly or through the relay."""
+    for module in ("mlops_compare.tui.relay_client", "mlops_compare.launcher"):
+        if module in sys.modules:
+            sys.modules[module].kill_all()
+
+
+def run_app(criteria_path: str | None, profile: str | None) -> int:
+    """Start the explorer; return the exit code (2 for invalid criteria or an unknown profile)."""
+    try:
+        criteria = criteria_module.load(criteria_path)
+    except UserError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USER_ERROR
+    if profile is not None and profile not in criteria.profiles:
+        known = ", ".join(criteria.profiles)
+        print(f"{criteria.path}: unknown profile {profile!r} (profiles: {known})", file=sys.stderr)
+        return EXIT_USER_ERROR
+    gc.disable()  # no collections while the first frame is built; back on (and frozen) once it is up
+    app = MlopsCompareApp(criteria, profile)
+    try:
+        code = app.run()
+    finally:
+        gc.enable()
+        _kill_all()
+    return code or 0

@@ -1,0 +1,92 @@
+"""Charts where a picture says more than a table: each tool's metric over the grid, and overhead.
+
+Series are told apart by marker and legend as well as colour. Values a runner sent that
+are not numbers (NaN arrives as a string) are left out rather than breaking the plot.
+The plots (and plotext) are created the first time the charts are shown, not at start.
+"""
+
+from __future__ import annotations
+
+from mlops_compare.results import RunRecord
+from mlops_compare.tui.sanitize import clean
+from textual.containers import Container
+
+METRIC_NAMES = ("rmse", "mae", "r2")
+MARKERS = ("●", "x", "+", "o", "*", "#")
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+class ChartsView(Container):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.metric = "rmse"
+        self.records: dict[str, RunRecord] = {}
+        self._plots_mounted = False
+
+    def _plots(self) -> bool:
+        """Mount the two plots once; True when they are ready to draw on."""
+        if not self._plots_mounted:
+            from textual_plotext import PlotextPlot
+
+            self._plots_mounted = True
+            self.mount(PlotextPlot(classes="metric-chart"), PlotextPlot(classes="overhead-chart"))
+            self.call_after_refresh(self.show, self.records)
+            return False
+        return bool(self.query(".overhead-chart"))
+
+    def next_metric(self) -> str:
+        self.metric = METRIC_NAMES[(METRIC_NAMES.index(self.metric) + 1) % len(METRIC_NAMES)]
+        self.show(self.records)
+        return self.metric
+
+    def show(self, records: dict[str, RunRecord]) -> None:
+        self.records = dict(records)
+        if self._plots():
+            self._metric_chart()
+            self._overhead_chart()
+
+    def _metric_chart(self) -> None:
+        widget = self.query_one(".metric-chart")
+        plt = widget.plt
+        plt.clear_figure()
+        series: dict[str, dict[tuple[float, float], float]] = {}
+        for tool, record in self.records.items():
+            for m in record.metrics:
+                alpha, l1, value = _number(m.get("alpha")), _number(m.get("l1_ratio")), _number(m.get(self.metric))
+                if alpha is not None and l1 is not None and value is not None:
+                    series.setdefault(tool, {})[(alpha, l1)] = value
+        # x is the grid point, whatever order a tool ran the points in (a foreach may reorder them)
+        grid = sorted({point for values in series.values() for point in values})
+        for index, (tool, values) in enumerate(series.items()):
+            xs = [grid.index(point) + 1 for point in sorted(values)]
+            plt.plot(
+                xs, [values[p] for p in sorted(values)], label=clean(tool, 20), marker=MARKERS[index % len(MARKERS)]
+            )
+        if grid:
+            plt.xticks(list(range(1, len(grid) + 1)), [f"{a:g}/{r:g}" for a, r in grid])
+            plt.xlabel("grid point (alpha/l1_ratio)")
+            plt.title(f"{self.metric} per grid point (m: next metric)")
+        else:
+            plt.title("no metrics yet: r runs every runner")
+        widget.refresh()
+
+    def _overhead_chart(self) -> None:
+        widget = self.query_one(".overhead-chart")
+        plt = widget.plt
+        plt.clear_figure()
+        names, ratios = [], []
+        for tool, record in self.records.items():
+            numbers = (record.checks.get("overhead") or {}).get("numbers") or {}
+            ratio = _number(numbers.get("ratio"))
+            if ratio is not None:
+                names.append(clean(tool, 20))
+                ratios.append(ratio)
+        if names:
+            plt.bar([f"{n} x{r:.1f}" for n, r in zip(names, ratios, strict=True)], ratios, width=0.4)
+            plt.title("overhead: grid time through the tool / plain, same process setup (x)")
+        else:
+            plt.title("overhead: no finished runs yet")
+        widget.refresh()

@@ -1,0 +1,29 @@
+"""The scored summary the TUI shows: the same call as `mlops-compare score`, plus a quick first cut.
+
+`summary` is `verdict.summarize` (expert or measured ratings as the profile says, with
+P(first)). `quick_summary` is the same without the Monte-Carlo P(first), which needs
+numpy: it lets the first frame show scores and ranks while numpy is still loading.
+"""
+
+from __future__ import annotations
+
+from mlops_compare.criteria import WEIGHT_MAX, Criteria, Profile
+from mlops_compare.summary import Summary
+
+
+def summary(criteria: Criteria, profile: Profile, evidence=None) -> Summary:
+    from mlops_compare import verdict
+
+    return verdict.summarize(criteria, profile, evidence)
+
+
+def quick_summary(criteria: Criteria, profile: Profile, evidence=None) -> Summary:
+    """Scores, ranks and flips as `summary` gives them; P(first) left empty (shown as pending)."""
+    from mlops_compare import scoring, verdict
+
+    # mirrors mlops_compare.summary.summarize, minus p_first
+    cells = verdict.cells(criteria, profile, evidence or verdict.Evidence())
+    ratings = {t: {c: cell.value for c, cell in per.items()} for t, per in cells.items()}
+    score = scoring.scores(profile.weights, ratings)
+    flips = scoring.flips(profile.weights, ratings, WEIGHT_MAX)
+    return Summary(criteria, profile, cells, score, scoring.ranks(score), {}, flips)
