@@ -44,6 +44,7 @@ class RunRequest:
     timeout: float | None = 900.0
     workdir: Path | None = None  # parent folder of the temporary workspace
     env: dict[str, str] | None = None  # extra environment for the runner (e.g. site-specific settings)
+    module: str | None = None  # the runner module to start; default: the registry's entry for `tool`
 
 
 def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
@@ -130,16 +131,22 @@ class RunnerProcess:
     async def run(self) -> RunRecord:
         request = self.request
         self.record.start()
-        runner = registry.available().get(request.tool)
-        if runner is None:
-            names = ", ".join(registry.available()) or "none"
-            self._finish("error", f"no runner called {request.tool!r} (installed: {names})")
+        if self._stop_reason is not None:  # cancelled before it started
+            self._finish(*self._stop_reason)
             return self._save()
+        module = request.module
+        if module is None:
+            runner = registry.available().get(request.tool)
+            if runner is None:
+                names = ", ".join(registry.available()) or "none"
+                self._finish("error", f"no runner called {request.tool!r} (installed: {names})")
+                return self._save()
+            module = runner.module
         if request.workdir is not None:
             Path(request.workdir).mkdir(parents=True, exist_ok=True)
         workspace = Path(tempfile.mkdtemp(prefix=f"mlops-compare-{request.tool}-", dir=request.workdir))
         self.record.workspace = str(workspace)
-        argv = [request.python, "-m", runner.module, "--exam", json.dumps(request.exam), "--workspace", str(workspace)]
+        argv = [request.python, "-m", module, "--exam", json.dumps(request.exam), "--workspace", str(workspace)]
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *argv,
@@ -155,6 +162,8 @@ class RunnerProcess:
             return self._save()
         self.pgid = self._proc.pid
         _LIVE_GROUPS.add(self.pgid)
+        if self._stop_reason is not None:  # cancel() came while the process was being created
+            kill_group(self.pgid, signal.SIGTERM)
         try:
             await asyncio.wait_for(self._pump(), timeout=request.timeout)
             await self._proc.wait()

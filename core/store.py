@@ -25,7 +25,8 @@ class Store:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.runs / f"{stamp}-{record.tool}.json"
         self.runs.mkdir(parents=True, exist_ok=True)
-        atomic.write_text(path, json.dumps(record.to_dict(), indent=1, ensure_ascii=False) + "\n")
+        # ensure_ascii: a runner's log may hold lone surrogates, which UTF-8 cannot encode
+        atomic.write_text(path, json.dumps(record.to_dict(), indent=1) + "\n")
         return path
 
     def history(self) -> list[Path]:
@@ -35,13 +36,21 @@ class Store:
     def load(self, path: Path) -> RunRecord:
         return RunRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
+    @staticmethod
+    def tool_of(path: Path) -> str:
+        """The tool a run file belongs to: ``<stamp>-<tool>.json`` (stamps have no '-')."""
+        return path.stem.split("-", 1)[1] if "-" in path.stem else path.stem
+
     def latest(self) -> dict[str, RunRecord]:
-        """The newest readable record per tool (unreadable files are skipped)."""
+        """The newest readable record per tool, reading only as many files as needed."""
         found: dict[str, RunRecord] = {}
         for path in reversed(self.history()):
+            tool = self.tool_of(path)
+            if tool in found:
+                continue
             try:
                 record = self.load(path)
             except (OSError, ValueError, TypeError):
-                continue
-            found.setdefault(record.tool, record)
+                continue  # unreadable: fall back to the tool's previous run
+            found[record.tool] = record
         return found

@@ -66,7 +66,9 @@ def summarize(
     profile: Profile,
     cells: Mapping[str, Mapping[str, Cell]] | None = None,
     samples: int = scoring.SAMPLES,
+    with_p_first: bool = True,
 ) -> Summary:
+    """Scores, ranks, flips and (unless with_p_first is False: it needs numpy) P(first)."""
     cells = cells if cells is not None else expert_cells(criteria)
     ratings = {t: {c: cell.value for c, cell in per.items()} for t, per in cells.items()}
     weights = profile.weights
@@ -77,6 +79,6 @@ def summarize(
         cells=cells,
         scores=score,
         ranks=scoring.ranks(score),
-        p_first=scoring.p_first(weights, ratings, samples=samples),
+        p_first=scoring.p_first(weights, ratings, samples=samples) if with_p_first else {},
         flips=scoring.flips(weights, ratings, WEIGHT_MAX),
     )

@@ -134,8 +134,12 @@ def cells(criteria: Criteria, profile: Profile, evidence: Evidence) -> dict[str,
     return out
 
 
-def summarize(criteria: Criteria, profile: Profile, evidence: Evidence | None = None) -> Summary:
-    return summarize_cells(criteria, profile, cells(criteria, profile, evidence or Evidence()))
+def summarize(
+    criteria: Criteria, profile: Profile, evidence: Evidence | None = None, with_p_first: bool = True
+) -> Summary:
+    return summarize_cells(
+        criteria, profile, cells(criteria, profile, evidence or Evidence()), with_p_first=with_p_first
+    )
 
 
 # --- cross-tool agreement ----------------------------------------------------------------

@@ -133,3 +133,29 @@ def test_bad_data_is_a_result_with_the_reason(tmp_path, small_exam):
 def test_decode_never_raises_and_keeps_text_literal(line):
     event = events.decode(line)
     assert event["type"] == "log" and isinstance(event["line"], str)
+
+
+def test_cancel_before_start_never_starts_the_runner(tmp_path, small_exam):
+    async def scenario():
+        process = RunnerProcess(RunRequest("plain", small_exam, workdir=tmp_path))
+        process.cancel("changed my mind")
+        return process, await process.run()
+
+    process, record = asyncio.run(scenario())
+    assert record.status == "cancelled" and record.reason == "changed my mind"
+    assert process.pgid is None and list(tmp_path.iterdir()) == []
+
+
+def test_store_keeps_any_text_and_latest_reads_newest(tmp_path):
+    from mlops_compare.results import RunRecord
+
+    store = Store(tmp_path)
+    store.save(RunRecord(tool="plain", status="failed", log=["old"]))
+    store.save(RunRecord(tool="plain", status="passed", log=["lone surrogate \ud800", "[bold]x[/]"]))
+    store.save(RunRecord(tool="my-tool", status="passed"))
+    latest = store.latest()
+    assert latest["plain"].status == "passed" and latest["plain"].log[0] == "lone surrogate \ud800"
+    assert set(latest) == {"plain", "my-tool"}
+    newest = store.history()[-1]
+    newest.write_text("{broken")  # an unreadable newest file falls back to the previous run of that tool
+    assert "my-tool" not in store.latest() and store.latest()["plain"].status == "passed"

@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlops_compare import launcher, registry
+from mlops_compare import launcher
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
 
@@ -41,21 +41,14 @@ MAX_LINES = 5_000  # per runner per flush: the TUI's log pane keeps no more than
 
 class Relay:
     def __init__(self) -> None:
-        self.runners: dict[str, registry.RunnerInfo] = {}
         self.processes: dict[str, launcher.RunnerProcess] = {}
         self.tasks: set[asyncio.Task] = set()
         self.pending: dict[str, list[Any]] = {}
         self.out = sys.stdout.buffer
-        self._installed = registry.available
 
     def send(self, message: dict[str, Any]) -> None:
         self.out.write(json.dumps(message).encode() + b"\n")  # ASCII: even a lone surrogate travels safely
         self.out.flush()
-
-    def available(self) -> dict[str, registry.RunnerInfo]:
-        # The TUI's registry is the authority on which module runs a tool (it may list runners
-        # this process could not see); the launcher asks this process's registry, so answer it.
-        return {**self._installed(), **self.runners}
 
     def on_event(self, tool: str, event: dict[str, Any]) -> None:
         item = event.get("line", "") if event.get("type") == "log" else event
@@ -84,10 +77,9 @@ class Relay:
 
     async def run(self, command: dict[str, Any]) -> None:
         tool = command["tool"]
-        info = command.get("runner")
-        if info:
-            self.runners[tool] = registry.RunnerInfo(info["name"], info["module"], info["attr"])
-        request = launcher.RunRequest(tool=tool, **command["request"])
+        info = command.get("runner") or {}
+        # the TUI's registry names the module, so both processes agree on what runs
+        request = launcher.RunRequest(tool=tool, module=info.get("module"), **command["request"])
         if request.workdir is not None:
             request.workdir = Path(request.workdir)
         store = Store(command["store"]) if command.get("store") else None
@@ -117,9 +109,7 @@ class Relay:
     def cancel(self, tool: str, reason: str) -> None:
         process = self.processes.get(tool)
         if process is not None:
-            process.cancel(reason)
-            if process.pgid is None:  # still being started: the launcher can only kill it once it exists
-                asyncio.get_running_loop().call_later(0.2, self.cancel, tool, reason)
+            process.cancel(reason)  # before the process exists, the launcher does not start it
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
@@ -144,7 +134,6 @@ class Relay:
 
 def main() -> int:
     relay = Relay()
-    registry.available = relay.available  # the launcher looks runners up here
     try:
         asyncio.run(relay.serve())
     except (BrokenPipeError, KeyboardInterrupt):

@@ -7,7 +7,7 @@ numpy: it lets the first frame show scores and ranks while numpy is still loadin
 
 from __future__ import annotations
 
-from mlops_compare.criteria import WEIGHT_MAX, Criteria, Profile
+from mlops_compare.criteria import Criteria, Profile
 from mlops_compare.summary import Summary
 
 
@@ -19,11 +19,6 @@ def summary(criteria: Criteria, profile: Profile, evidence=None) -> Summary:
 
 def quick_summary(criteria: Criteria, profile: Profile, evidence=None) -> Summary:
     """Scores, ranks and flips as `summary` gives them; P(first) left empty (shown as pending)."""
-    from mlops_compare import scoring, verdict
+    from mlops_compare import verdict
 
-    # mirrors mlops_compare.summary.summarize, minus p_first
-    cells = verdict.cells(criteria, profile, evidence or verdict.Evidence())
-    ratings = {t: {c: cell.value for c, cell in per.items()} for t, per in cells.items()}
-    score = scoring.scores(profile.weights, ratings)
-    flips = scoring.flips(profile.weights, ratings, WEIGHT_MAX)
-    return Summary(criteria, profile, cells, score, scoring.ranks(score), {}, flips)
+    return verdict.summarize(criteria, profile, evidence, with_p_first=False)
