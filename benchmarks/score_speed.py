@@ -41,6 +41,20 @@ def make_dvc_repo(folder: Path, env: dict[str, str]) -> None:
         run("dvc", "exp", "run", "-S", f"alpha={alpha}")
 
 
+def isolated_env(home: Path) -> dict[str, str]:
+    """The environment for the DVC side: its own HOME and git identity, no analytics."""
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@invalid",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@invalid",
+        "DVC_NO_ANALYTICS": "1",
+    }
+
+
 def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -60,16 +74,7 @@ def main() -> int:
         repo.mkdir()
         home = root / "home"
         home.mkdir()
-        env = {
-            **os.environ,
-            "HOME": str(home),
-            "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
-            "GIT_AUTHOR_NAME": "bench",
-            "GIT_AUTHOR_EMAIL": "bench@invalid",
-            "GIT_COMMITTER_NAME": "bench",
-            "GIT_COMMITTER_EMAIL": "bench@invalid",
-            "DVC_NO_ANALYTICS": "1",
-        }
+        env = isolated_env(home)
         make_dvc_repo(repo, env)
         score_cmd = [sys.executable, "-m", "mlops_compare", "score", "--format", "md", "--store", str(root / "none")]
         dvc_cmd = ["dvc", "exp", "show", "--md"]

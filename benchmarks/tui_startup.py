@@ -12,7 +12,6 @@ Prints the medians and the ratio; the target is <= 0.5.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import statistics
@@ -23,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pty_screen import PtyApp, Screen  # noqa: E402
-from score_speed import make_dvc_repo, timed  # noqa: E402
+from score_speed import isolated_env, make_dvc_repo, timed  # noqa: E402
 
 TARGET = 0.5
 
@@ -73,16 +72,7 @@ def main() -> int:
         repo, home = root / "repo", root / "home"
         repo.mkdir()
         home.mkdir()
-        env = {
-            **os.environ,
-            "HOME": str(home),
-            "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
-            "GIT_AUTHOR_NAME": "bench",
-            "GIT_AUTHOR_EMAIL": "bench@invalid",
-            "GIT_COMMITTER_NAME": "bench",
-            "GIT_COMMITTER_EMAIL": "bench@invalid",
-            "DVC_NO_ANALYTICS": "1",
-        }
+        env = isolated_env(home)
         make_dvc_repo(repo, env)
         dvc_cmd = ["dvc", "exp", "show", "--md"]
         time_tui(repo, env)  # warm the file cache for both

@@ -61,15 +61,9 @@ def _check_data(exam: dict[str, Any]) -> None:
     path = Path(source).expanduser()
     if not path.is_file():
         raise UserError(f"{source}: no such data file; pass --data with a CSV path or sklearn:diabetes")
-    import csv
+    from mlops_compare.example.common import sniff_delimiter
 
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        head = handle.read(64 * 1024)
-    try:
-        delimiter = csv.Sniffer().sniff(head, delimiters=",;").delimiter
-    except csv.Error:
-        delimiter = ","
-    columns = [c.strip() for c in next(csv.reader(head.splitlines(), delimiter=delimiter), [])]
+    _, columns = sniff_delimiter(path)
     if exam["target"] not in columns:
         raise UserError(f"{source}: no column {exam['target']!r}; pass --target with one of: {', '.join(columns[:15])}")
     exam["data"] = str(path.resolve())

@@ -49,13 +49,19 @@ def read_csv(path: Path | str):
     """Read a CSV whose delimiter is ',' or ';' (the UCI wine files use ';')."""
     import pandas as pd
 
+    return pd.read_csv(path, sep=sniff_delimiter(path)[0])
+
+
+def sniff_delimiter(path: Path | str) -> tuple[str, list[str]]:
+    """The delimiter (',' or ';') of a CSV file and its header's column names."""
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
         head = handle.read(64 * 1024)
     try:
         delimiter = csv.Sniffer().sniff(head, delimiters=",;").delimiter
     except csv.Error:
         delimiter = ","
-    return pd.read_csv(path, sep=delimiter)
+    header = next(csv.reader(head.splitlines(), delimiter=delimiter), [])
+    return delimiter, [c.strip() for c in header]
 
 
 def materialize(source: str, target: str, dest: Path) -> dict:

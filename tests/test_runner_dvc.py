@@ -7,16 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SMALL_EXAM
 from mlops_compare.example import common
 from mlops_compare.runners.base import EXAMPLE_DIR
 
-EXAM = {
-    "data": "sklearn:diabetes",
-    "target": "target",
-    "test_size": 0.25,
-    "random_state": 42,
-    "grid": {"alpha": [0.0, 0.5], "l1_ratio": [0.5]},
-}
+EXAM = SMALL_EXAM  # the grid the session's exam_run used
 EXPECTED = {
     "setup": "pass",
     "grid": "pass",

@@ -147,6 +147,16 @@ class MlopsCompareApp(App[int]):
             self.session.switch(profile)
             self.rescore()
 
+    def action_profiles(self) -> None:
+        from mlops_compare.tui.profiles_screen import ProfilesScreen
+
+        self.push_screen(ProfilesScreen(self.session, self.evidence))
+
+    def action_trust(self) -> None:
+        from mlops_compare.tui.trust_screen import TrustScreen
+
+        self.push_screen(TrustScreen(dict(self.evidence.records) if self.evidence is not None else {}))
+
     def action_save(self) -> None:
         if not self.session.dirty():
             self.notify("No changed weights to save.", markup=False)

@@ -54,7 +54,10 @@ def selected_text(session: Session, cid: str, summary: Summary | None) -> Text:
 
 class CheckpointDetail(Static):
     """The selected checkpoint's question and each tool's reason for its rating (changes with the
-    selection or the evidence, not with the weights: those are on the line above)."""
+    selection or the evidence, not with the weights: those are on the line above).
+
+    Where the exam measured a rating, both sides are written out, expert and measured, each
+    with its reason, so a CONTRADICTION or a STALE flag can be judged on the spot."""
 
     def show(self, session: Session, cid: str, summary: Summary | None) -> None:
         criteria = session.criteria
@@ -65,16 +68,37 @@ class CheckpointDetail(Static):
             cell = summary.cells[tool.id][cid] if summary else tool.ratings.get(cid)
             if cell is None:
                 continue
-            text.append(f"{clean(tool.name, 30)} {cell.value:g}", style="bold")
-            if isinstance(cell, Cell) and cell.used == "measured" and cell.measured is not None:
-                text.append(f" (m: measured by the exam; expert {cell.expert:g})")
-            if isinstance(cell, Cell) and cell.flags:
-                text.append(" ! " + ", ".join(cell.flags).upper(), style="bold")
-            text.append(": ")
-            text.append(clean(cell.why, 1000) + "\n")
-            if isinstance(cell, Cell) and cell.contradiction:
-                expert_why = tool.ratings[cid].why if cid in tool.ratings else ""
-                text.append(f"  expert said {cell.expert:g}: {clean(expert_why, 1000)}\n", style="italic")
+            text.append_text(tool_detail(tool, cid, checkpoint.evidence, cell))
         if text != getattr(self, "_shown", None):  # Static.update costs a layout: only on a real change
             self._shown = text
             self.update(text)
+
+
+def tool_detail(tool, cid: str, evidence: tuple[str, ...], cell) -> Text:
+    """One tool's lines in the detail: the rating used, the flags in words, then the reason(s)."""
+    text = Text()
+    name = clean(tool.name, 30)
+    if not isinstance(cell, Cell):  # no summary yet: the expert rating from the file
+        text.append(f"{name} {cell.value:g}", style="bold")
+        text.append(": " + clean(cell.why, 1000) + "\n")
+        return text
+    text.append(f"{name} {rating_text(cell)}", style="bold")
+    if cell.used == "measured" and cell.measured is not None:
+        text.append(" (measured)")
+    if cell.contradiction:
+        text.append(" CONTRADICTION", style="bold reverse")
+    if cell.stale:
+        text.append(" STALE", style="bold reverse")
+        text.append(f" (ratings written for {clean(tool.version, 30)})", style="italic")
+    if cell.measured is None:
+        text.append(": " + clean(cell.why, 1000) + "\n")
+        return text
+    expert = tool.ratings.get(cid)
+    expert_why = expert.why if expert is not None else ""
+    checks = ", ".join(evidence) or "exam"
+    text.append("\n  expert ")
+    text.append(f"{cell.expert:g}", style="bold")
+    text.append(f" ({clean(expert_why, 1000)}) / measured ")
+    text.append(f"{cell.measured:g}", style="bold")
+    text.append(f" ({clean(checks, 200)}: {clean(cell.measured_why, 1000)})\n")
+    return text

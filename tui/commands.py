@@ -24,6 +24,10 @@ def commands(app: MlopsCompareApp) -> Iterator[SystemCommand]:
     yield SystemCommand("Export scores", "Write the score table as md, csv or json (e)", app.action_export)
     yield SystemCommand("Save weights", f"Write the changed weights to {app.session.save_target} (s)", app.action_save)
     yield SystemCommand("Switch profile", "Choose another use-case profile (p)", app.action_profile)
+    yield SystemCommand(
+        "Profiles side by side", "Every profile's ranking and a Borda compromise (P)", app.action_profiles
+    )
+    yield SystemCommand("Trust checks", "Data set, grid, cross-tool agreement, reproduce (t)", app.action_trust)
     for pid in app.session.criteria.profiles:
         yield SystemCommand(f"Profile: {pid}", f"Score with the {pid} weights", lambda p=pid: app.switch_profile(p))
     yield SystemCommand("Show scores", "The checkpoints, weights and scoreboard", lambda: main.show_view("scores"))

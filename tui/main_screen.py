@@ -58,6 +58,8 @@ class MainScreen(Screen):
         Binding("e", "app.export", "export", tooltip="export the score table as md, csv or json"),
         Binding("s,ctrl+s", "app.save", "save", tooltip="save changed weights to the criteria file"),
         Binding("p", "app.profile", "profile", tooltip="switch the use-case profile"),
+        Binding("P", "app.profiles", "profiles", show=False, tooltip="every profile side by side, with a compromise"),
+        Binding("t", "app.trust", "trust", show=False, tooltip="trust checks: data set, grid, agreement, reproduce"),
         Binding(
             "right_square_bracket", "view(1)", "view", key_display="]", tooltip="next view: Scores, each runner, Charts"
         ),

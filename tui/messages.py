@@ -71,3 +71,10 @@ class RunFinished(Message):
 
     tool: str
     record: RunRecord
+
+
+@dataclass
+class ProfilesRanked(Message):
+    """Every profile scored (`verdict.all_profiles` with the session's unsaved edits applied)."""
+
+    ranking: dict[str, Any]
