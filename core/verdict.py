@@ -357,7 +357,7 @@ def _exam_section(criteria: Criteria, evidence: Evidence) -> list[str]:
         rows.append(
             [
                 tool,
-                f"{over.get('tool_seconds', '-')}",
+                f"{over['tool_seconds']:.2f}" if isinstance(over.get("tool_seconds"), int | float) else "-",
                 f"x{over.get('ratio', '-')}",
                 over.get("process_setup", "-"),
                 inv.get("lines_added", "-"),
