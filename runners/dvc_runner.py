@@ -103,6 +103,9 @@ def _same(a: dict[str, float], b: dict[str, float]) -> bool:
     return all(float(a[m]) == float(b[m]) for m in METRICS)
 
 
+EXP_SHOW_TIMEOUT = 60  # seconds for one `dvc exp show --json`
+
+
 class DvcRunner(Runner):
     name = "dvc"
     requires = ("dvc",)
@@ -173,6 +176,7 @@ class DvcRunner(Runner):
             capture_output=True,
             text=True,
             stdin=subprocess.DEVNULL,
+            timeout=EXP_SHOW_TIMEOUT,  # seen once: stuck on a lock held by a queue worker
         )
         for line in proc.stderr.splitlines():
             ctx.emitter.log(line, stream="stderr")
@@ -332,6 +336,9 @@ class DvcRunner(Runner):
                 polls += 1
                 try:
                     shown = self._exp_show(ctx)
+                except subprocess.TimeoutExpired:
+                    ctx.log(f"exp show took over {EXP_SHOW_TIMEOUT} s (a queue worker holds a lock?); polling again")
+                    continue
                 except RuntimeError as exc:
                     # While the queue runs, `exp show` can race a worker removing its temporary
                     # copy (.dvc/tmp/exps/...: "No such file or directory"); poll again.

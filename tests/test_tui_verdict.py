@@ -84,6 +84,7 @@ async def test_measured_markers_and_contradiction(exam_run, tmp_path):
         detail = await select(app, pilot, "serving")
         dvc = detail[detail.index("\nDVC ") :]
         expert_why = app.session.criteria.tools["dvc"].ratings["serving"].why
+        assert "DVC CONTRADICTION (expert 1, measured 5)" in detail.splitlines()[1]  # the flags come first
         assert dvc.startswith("\nDVC 5m! (measured) CONTRADICTION")
         assert f"expert 1 ({expert_why}) / measured 5 (models: models pass" in " ".join(dvc.split())
         assert exam_run.records["dvc"].checks["models"]["evidence"][:30] in dvc
@@ -102,9 +103,11 @@ async def test_stale_ratings_are_marked(exam_run, tmp_path):
             assert table.cell(checkpoint.id, "tool-metaflow").endswith("?"), checkpoint.id
             assert not table.cell(checkpoint.id, "tool-mlflow").endswith("?"), checkpoint.id
         detail = await select(app, pilot, "tracking")
+        flagged = next(line for line in detail.splitlines() if line.startswith("Flagged: "))
+        assert re.search(r"(: |; )Metaflow [^;]*STALE", flagged) and flagged.count("STALE") == 1
         metaflow = detail[detail.index("\nMetaflow ") :]
         assert "STALE (ratings written for 2.0)" in metaflow.splitlines()[1]
-        assert "STALE" not in detail[: detail.index("\nMetaflow ")]
+        assert "STALE" not in detail[detail.index("\nMLflow ") : detail.index("\nMetaflow ")]
 
 
 @pytest.mark.slow

@@ -64,6 +64,8 @@ class CheckpointDetail(Static):
         checkpoint = criteria.checkpoint(cid)
         text = Text()
         text.append(clean(checkpoint.question, 1000) + "\n")
+        if summary is not None:  # the flags first: the pane is 5 lines high at 80x24
+            text.append_text(flags_line(session, cid, summary))
         for tool in criteria.tools.values():
             cell = summary.cells[tool.id][cid] if summary else tool.ratings.get(cid)
             if cell is None:
@@ -72,6 +74,25 @@ class CheckpointDetail(Static):
         if text != getattr(self, "_shown", None):  # Static.update costs a layout: only on a real change
             self._shown = text
             self.update(text)
+
+
+def flags_line(session: Session, cid: str, summary: Summary) -> Text:
+    """ "Flagged: DVC CONTRADICTION (expert 1, measured 5); Metaflow STALE", or nothing."""
+    parts = []
+    for tool in session.criteria.tools.values():
+        cell = summary.cells[tool.id][cid]
+        words = []
+        if cell.contradiction:
+            words.append(f"CONTRADICTION (expert {cell.expert:g}, measured {cell.measured:g})")
+        if cell.stale:
+            words.append("STALE")
+        if words:
+            parts.append(f"{clean(tool.name, 30)} {' '.join(words)}")
+    if not parts:
+        return Text()
+    text = Text("Flagged: ", style="bold")
+    text.append("; ".join(parts) + "\n")
+    return text
 
 
 def tool_detail(tool, cid: str, evidence: tuple[str, ...], cell) -> Text:

@@ -213,6 +213,10 @@ class MainScreen(Screen):
         try:
             pane = self.pane(tool)
         except NoMatches:
+            pane = None
+        if pane is None or tool in self._waiting:
+            # not mounted yet, or mounted with earlier actions still queued for its Ready:
+            # queue behind them, so a run's events never overtake its start (order matters)
             self._waiting.setdefault(tool, []).append(action)
             return
         action(pane)
