@@ -56,14 +56,17 @@ def test_measured_ratings_sources_and_flags_reach_the_report(exam_run, tmp_path)
                 assert cell.contradiction == (abs(cell.measured - cell.expert) >= 2)
         assert all(cell.stale == (tool == "metaflow") for cell in cells[tool].values())
 
-    # DVC's expert says it has no model story (1); the exam stored and reloaded both models: a contradiction
+    # Metaflow's expert says 3 (no comparison UI); the exam read everything back exactly: a contradiction
+    tracking = cells["metaflow"]["tracking"]
+    assert tracking.expert == 3 and tracking.measured == 5 and tracking.contradiction
+    # models stored as pickles through DVC score partial (2.5): within 2 of the expert's 1, no flag
     serving = cells["dvc"]["serving"]
-    assert serving.expert == 1 and serving.measured == 5 and serving.contradiction
+    assert serving.expert == 1 and serving.measured == 2.5 and not serving.contradiction
 
     report = verdict.report(c, profile, evidence, command="mlops-compare report")
     assert "Agreement: PASS: all within 1e-9." in report
     assert "| Metaflow | 2.0 |" in report and "| stale |" in report
-    assert "CONTRADICTION: expert 1 (None of its own" in report
+    assert "CONTRADICTION: expert 3 (The client API inspects past runs" in report
     assert f"sha256 `{exam_run.records['plain'].dataset['sha256']}`" in report
     assert "measured: retrieve, baseline\\_match" in report
 

@@ -17,7 +17,7 @@ EXPECTED = {
     "grid": "pass",
     "retrieve": "pass",
     "baseline_match": "pass",
-    "models": "pass",
+    "models": "partial",  # stored and reloaded through the tool, as plain pickles: no model format
     "data_versioning": "pass",
     "reproduce": "pass",
     "invasiveness": "pass",

@@ -79,15 +79,16 @@ async def test_measured_markers_and_contradiction(exam_run, tmp_path):
         for tool in app.session.criteria.tools:
             assert table.cell("tracking", f"tool-{tool}").endswith(("m", "m!", "m?", "m!?")), tool
             assert "m" not in table.cell("design", f"tool-{tool}"), tool
-        assert table.cell("serving", "tool-dvc") == "5m!"  # expert 1, the exam's models check passes
+        assert table.cell("tracking", "tool-metaflow") == "5m!"  # expert 3; retrieve and baseline_match pass
 
-        detail = await select(app, pilot, "serving")
-        dvc = detail[detail.index("\nDVC ") :]
-        expert_why = app.session.criteria.tools["dvc"].ratings["serving"].why
-        assert "DVC CONTRADICTION (expert 1, measured 5)" in detail.splitlines()[1]  # the flags come first
-        assert dvc.startswith("\nDVC 5m! (measured) CONTRADICTION")
-        assert f"expert 1 ({expert_why}) / measured 5 (models: models pass" in " ".join(dvc.split())
-        assert exam_run.records["dvc"].checks["models"]["evidence"][:30] in dvc
+        detail = await select(app, pilot, "tracking")
+        flow = detail[detail.index("\nMetaflow ") :]
+        expert_why = app.session.criteria.tools["metaflow"].ratings["tracking"].why
+        assert "Metaflow CONTRADICTION (expert 3, measured 5)" in detail  # the flags line
+        assert flow.startswith("\nMetaflow 5m! (measured) CONTRADICTION")
+        joined = " ".join(flow.split())
+        assert f"expert 3 ({expert_why}) / measured 5 (" in joined and "retrieve pass" in joined
+        assert exam_run.records["metaflow"].checks["retrieve"]["evidence"][:30] in flow
 
         detail = await select(app, pilot, "design")  # no evidence: the expert's reason only
         assert "measured" not in detail and "CONTRADICTION" not in detail
