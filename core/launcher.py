@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,8 @@ EventCallback = Callable[[str, dict[str, Any]], None]
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
 MAX_LINE = 1 << 20  # longer lines are cut (the rest is dropped, with a marker)
 _LIVE_GROUPS: set[int] = set()
+_LIVE_TOKENS: set[str] = set()
+TOKEN_VAR = "MLOPS_COMPARE_RUN"  # every process a runner starts inherits it, whatever its group
 
 
 @dataclass
@@ -52,11 +55,34 @@ def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
         os.killpg(pgid, sig)
 
 
+def sweep(token: str) -> int:
+    """SIGKILL every process whose environment carries this run's token; return how many.
+
+    Some tools detach their helpers into new sessions (DVC's queue workers do), so the
+    process group alone does not reach them; the inherited environment variable does.
+    """
+    needle = f"{TOKEN_VAR}={token}".encode()
+    killed = 0
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed += 1
+        except (OSError, ValueError):
+            continue  # gone, or not ours to read
+    return killed
+
+
 def kill_all() -> None:
-    """Kill every runner process group still alive (called at exit)."""
+    """Kill every runner process group and every process of a live run (called at exit)."""
     for pgid in list(_LIVE_GROUPS):
         kill_group(pgid)
         _LIVE_GROUPS.discard(pgid)
+    for token in list(_LIVE_TOKENS):
+        sweep(token)
+        _LIVE_TOKENS.discard(token)
 
 
 atexit.register(kill_all)
@@ -107,6 +133,7 @@ class RunnerProcess:
         self.store = store
         self.record = RunRecord(tool=request.tool, python=request.python)
         self.pgid: int | None = None
+        self.token = uuid.uuid4().hex  # marks every process of this run (see `sweep`)
         self._stop_reason: tuple[str, str] | None = None  # (status, reason)
         self._proc: asyncio.subprocess.Process | None = None
 
@@ -151,7 +178,7 @@ class RunnerProcess:
             self._proc = await asyncio.create_subprocess_exec(
                 *argv,
                 cwd=workspace,
-                env={**runner_env(workspace), **(request.env or {})},
+                env={**runner_env(workspace), **(request.env or {}), TOKEN_VAR: self.token},
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
@@ -162,6 +189,7 @@ class RunnerProcess:
             return self._save()
         self.pgid = self._proc.pid
         _LIVE_GROUPS.add(self.pgid)
+        _LIVE_TOKENS.add(self.token)
         if self._stop_reason is not None:  # cancel() came while the process was being created
             kill_group(self.pgid, signal.SIGTERM)
         try:
@@ -176,8 +204,10 @@ class RunnerProcess:
             self._conclude()
             raise
         finally:
-            kill_group(self.pgid)  # leave nothing of the group behind
+            kill_group(self.pgid)  # leave nothing of the group behind,
+            sweep(self.token)  # nor anything that left the group
             _LIVE_GROUPS.discard(self.pgid)
+            _LIVE_TOKENS.discard(self.token)
         self._conclude()
         return self.record
 

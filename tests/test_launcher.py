@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 
@@ -159,3 +160,18 @@ def test_store_keeps_any_text_and_latest_reads_newest(tmp_path):
     newest = store.history()[-1]
     newest.write_text("{broken")  # an unreadable newest file falls back to the previous run of that tool
     assert "my-tool" not in store.latest() and store.latest()["plain"].status == "passed"
+
+
+def test_sweep_reaches_processes_that_left_the_group(tmp_path):
+    from mlops_compare.launcher import TOKEN_VAR, sweep
+
+    # like DVC's queue workers: a detached process in a session of its own
+    proc = subprocess.Popen(["sleep", "60"], env={**os.environ, TOKEN_VAR: "t-123"}, start_new_session=True)
+    other = subprocess.Popen(["sleep", "60"], env={**os.environ, TOKEN_VAR: "someone-else"}, start_new_session=True)
+    try:
+        assert sweep("t-123") == 1
+        assert proc.wait(timeout=5) == -signal.SIGKILL
+        assert other.poll() is None  # another run's process is left alone
+    finally:
+        other.kill()
+        other.wait()

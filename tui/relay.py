@@ -16,7 +16,7 @@ Protocol, JSON lines. TUI to relay (stdin)::
 End of stdin (the TUI closed or died) cancels every run, waits for their records to be
 saved and exits. Relay to TUI (stdout)::
 
-    {"op": "started", "tool": T, "pgid": N}
+    {"op": "started", "tool": T, "pgid": N, "token": RUN_TOKEN}
     {"op": "events", "tool": T, "items": [...]}   # an event dict, or a str: a log line's text
     {"op": "finished", "tool": T, "record": {...}}   # the RunRecord without its log
 
@@ -89,7 +89,7 @@ class Relay:
         while process.pgid is None and not task.done():
             await asyncio.sleep(0.01)
         if process.pgid is not None:
-            self.send({"op": "started", "tool": tool, "pgid": process.pgid})
+            self.send({"op": "started", "tool": tool, "pgid": process.pgid, "token": process.token})
         try:
             record: RunRecord = await task
         except asyncio.CancelledError:

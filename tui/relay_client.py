@@ -34,6 +34,7 @@ class Relay:
         self.proc: asyncio.subprocess.Process | None = None
         self.runs: dict[str, RelayRun] = {}
         self.pgids: set[int] = set()
+        self.tokens: set[str] = set()  # run tokens: reach processes that left their group
         self._starting: asyncio.Lock | None = None
         self._stderr = tempfile.TemporaryFile()
 
@@ -76,6 +77,7 @@ class Relay:
             elif op == "started":
                 run.pgid = message["pgid"]
                 self.pgids.add(run.pgid)
+                self.tokens.add(message.get("token", ""))
             elif op == "finished":
                 self.pgids.discard(run.pgid or 0)
                 run.done(RunRecord.from_dict(message["record"]))
@@ -93,6 +95,11 @@ class Relay:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
         self.pgids.clear()
+        from mlops_compare.launcher import sweep
+
+        for token in filter(None, self.tokens):
+            sweep(token)
+        self.tokens.clear()
         if self.proc is not None and self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
