@@ -199,8 +199,11 @@ class RunnerProcess:
             self._stop_reason = ("timeout", f"timed out after {request.timeout:g} s")
             await self._stop()
         except asyncio.CancelledError:
-            self._stop_reason = self._stop_reason or ("cancelled", "cancelled")
-            await self._stop()
+            self._stop_reason = self._stop_reason or ("cancelled", "cancelled by the user (interrupted)")
+            try:
+                await self._stop()
+            except asyncio.CancelledError:  # cancelled again while stopping: no more grace
+                kill_group(self.pgid)
             self._conclude()
             raise
         finally:
@@ -283,10 +286,14 @@ async def run_many(
     try:
         return list(await asyncio.gather(*tasks))
     except asyncio.CancelledError:
-        for task in tasks:
-            task.cancel()
+        # gather has cancelled every task already; let them stop their runners and conclude
         await asyncio.gather(*tasks, return_exceptions=True)
         for process in processes:
             if not process.record.finished:
-                process._finish("cancelled", "cancelled before it started")
+                started = process.record.status != "idle"
+                process._finish(
+                    "cancelled", "cancelled by the user (interrupted)" if started else "cancelled before it started"
+                )
+                if not started:
+                    process._save()
         raise

@@ -175,3 +175,29 @@ def test_sweep_reaches_processes_that_left_the_group(tmp_path):
     finally:
         other.kill()
         other.wait()
+
+
+def test_interrupting_run_many_stores_every_record(tmp_path, small_exam):
+    """Ctrl+C in `mlops-compare run` cancels the task: runners stop, every record is stored."""
+    exam = {**small_exam, "grid": {"alpha": [0.1 * i for i in range(40)], "l1_ratio": [0.5, 1.0]}}
+    store = Store(tmp_path / "store")
+
+    async def scenario():
+        metric = asyncio.Event()
+        task = asyncio.ensure_future(
+            run_many(
+                [RunRequest("plain", exam, workdir=tmp_path), RunRequest("plain", exam, workdir=tmp_path)],
+                jobs=1,
+                on_event=lambda t, e: metric.set() if e["type"] == "metric" else None,
+                store=store,
+            )
+        )
+        await metric.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    records = [store.load(p) for p in store.history()]
+    assert sorted(r.reason for r in records) == ["cancelled before it started", "cancelled by the user (interrupted)"]
+    assert all(r.status == "cancelled" for r in records)
