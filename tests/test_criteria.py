@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mlops_compare import criteria
+from mlops_compare import cli, criteria
 from mlops_compare.errors import UserError
 
 MINIMAL = """
@@ -119,11 +119,15 @@ def test_every_problem_is_reported_at_once_with_lines(tmp_path):
         ('default_profile = "p"', 'default_profile = "q"', "default_profile 'q' is not a profile"),
     ],
 )
-def test_each_kind_of_bad_input(tmp_path, old, new, message):
+def test_each_kind_of_bad_input(tmp_path, capsys, old, new, message):
     assert old in MINIMAL
     found = problems(tmp_path, MINIMAL.replace(old, new, 1))
     assert any(message in p for p in found), found
     assert all(p.startswith(str(tmp_path / "c.toml")) for p in found)
+    # the CLI says the same on stderr and exits 2, without a traceback
+    assert cli.main(["check", "--criteria", str(tmp_path / "c.toml")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
 
 
 def test_missing_file(tmp_path):
