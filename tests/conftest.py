@@ -20,6 +20,30 @@ SMALL_EXAM = {
 }
 
 
+def plain_baseline(exam: dict, folder: Path, monkeypatch) -> dict[str, dict[str, float]]:
+    """The grid through example/plain/train.py, the way a user without any tool runs it."""
+    import importlib.util
+    import json
+    import sys
+
+    from mlops_compare.example import common
+
+    example = Path(common.__file__).parent
+    folder.mkdir()
+    for name in ("common.py", "plain/train.py"):
+        shutil.copy2(example / name, folder / Path(name).name)
+    settings = {k: exam[k] for k in ("target", "test_size", "random_state", "grid")}
+    (folder / common.EXAM_FILE).write_text(json.dumps(settings))
+    common.materialize(exam["data"], exam["target"], folder / common.DATA_FILE)
+    monkeypatch.chdir(folder)
+    monkeypatch.syspath_prepend(str(folder))
+    spec = importlib.util.spec_from_file_location("_plain_train_for_tests", folder / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules.pop("common", None)
+    return {common.point_key(**p): module.train(p["alpha"], p["l1_ratio"]) for p in common.grid_points(exam["grid"])}
+
+
 @pytest.fixture
 def small_exam() -> dict:
     return {**SMALL_EXAM, "grid": {k: list(v) for k, v in SMALL_EXAM["grid"].items()}}

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_EXAM
+from conftest import SMALL_EXAM, plain_baseline
 from mlops_compare.example import common
-from mlops_compare.runners.base import EXAMPLE_DIR
 
 EXAM = SMALL_EXAM  # the grid the session's exam_run used
 EXPECTED = {
@@ -28,26 +25,6 @@ EXPECTED = {
 }
 
 
-def plain_baseline(folder: Path, monkeypatch) -> dict[str, dict[str, float]]:
-    """The grid through example/plain/train.py, the way a user without any tool runs it."""
-    import importlib.util
-    import sys
-
-    folder.mkdir()
-    shutil.copy2(EXAMPLE_DIR / "common.py", folder / "common.py")
-    shutil.copy2(EXAMPLE_DIR / "plain" / "train.py", folder / "train.py")
-    exam_file = {k: EXAM[k] for k in ("target", "test_size", "random_state", "grid")}
-    (folder / common.EXAM_FILE).write_text(json.dumps(exam_file))
-    common.materialize(EXAM["data"], EXAM["target"], folder / common.DATA_FILE)
-    monkeypatch.chdir(folder)
-    monkeypatch.syspath_prepend(str(folder))
-    spec = importlib.util.spec_from_file_location("_plain_train_for_dvc_test", folder / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules.pop("common", None)
-    return {common.point_key(**p): module.train(p["alpha"], p["l1_ratio"]) for p in common.grid_points(EXAM["grid"])}
-
-
 @pytest.mark.slow
 def test_dvc_runner_runs_the_exam_for_real(tmp_path, monkeypatch, exam_run):
     pytest.importorskip("dvc")
@@ -62,7 +39,7 @@ def test_dvc_runner_runs_the_exam_for_real(tmp_path, monkeypatch, exam_run):
     assert record.tool_version.startswith("3.")
 
     # Live metrics: one per grid point, equal to the plain script's numbers (float64, exactly).
-    baseline = plain_baseline(tmp_path / "plain", monkeypatch)
+    baseline = plain_baseline(EXAM, tmp_path / "plain", monkeypatch)
     assert len(record.metrics) == len(baseline)
     for metric in record.metrics:
         expected = baseline[common.point_key(metric["alpha"], metric["l1_ratio"])]

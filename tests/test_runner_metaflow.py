@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+from conftest import plain_baseline
 from mlops_compare.example import common
 
 pytestmark = [
@@ -30,23 +29,6 @@ EXPECTED = {
     "large_data": "skip",
     "hpc": "skip",
 }
-
-
-def plain_baseline(exam: dict, folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, float]]:
-    """The plain script's metrics per point, recomputed here from example/plain/train.py."""
-    example = Path(common.__file__).parent
-    folder.mkdir()
-    for name in ("common.py", "plain/train.py"):
-        shutil.copy2(example / name, folder / Path(name).name)
-    common.materialize(exam["data"], exam["target"], folder / common.DATA_FILE)
-    settings = {k: exam[k] for k in ("target", "test_size", "random_state", "grid")}
-    (folder / common.EXAM_FILE).write_text(json.dumps(settings))
-    monkeypatch.chdir(folder)
-    monkeypatch.syspath_prepend(str(folder))
-    spec = importlib.util.spec_from_file_location("_metaflow_test_plain_train", folder / "train.py")
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
-    return {common.point_key(**p): train.train(**p) for p in common.grid_points(exam["grid"])}
 
 
 def test_metaflow_runner_small_grid(
