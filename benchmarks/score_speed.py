@@ -11,6 +11,7 @@ score / dvc exp show <= 0.25, sensitivity < 16 ms.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -55,6 +56,19 @@ def isolated_env(home: Path) -> dict[str, str]:
     }
 
 
+@contextlib.contextmanager
+def dvc_bench_repo():
+    """A temporary small git + DVC repo with two experiments: yields (root, repo, env)."""
+    with tempfile.TemporaryDirectory(prefix="mlops-compare-bench-") as tmp:
+        root = Path(tmp)
+        repo, home = root / "repo", root / "home"
+        repo.mkdir()
+        home.mkdir()
+        env = isolated_env(home)
+        make_dvc_repo(repo, env)
+        yield root, repo, env
+
+
 def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -68,14 +82,7 @@ def main() -> int:
     if shutil.which("dvc") is None:
         print("dvc is not installed: pip install dvc", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="mlops-compare-bench-") as tmp:
-        root = Path(tmp)
-        repo = root / "repo"
-        repo.mkdir()
-        home = root / "home"
-        home.mkdir()
-        env = isolated_env(home)
-        make_dvc_repo(repo, env)
+    with dvc_bench_repo() as (root, repo, env):
         score_cmd = [sys.executable, "-m", "mlops_compare", "score", "--format", "md", "--store", str(root / "none")]
         dvc_cmd = ["dvc", "exp", "show", "--md"]
         timed(score_cmd, repo, env)  # warm the file cache for both

@@ -16,13 +16,12 @@ import re
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pty_screen import PtyApp, Screen  # noqa: E402
-from score_speed import isolated_env, make_dvc_repo, timed  # noqa: E402
+from score_speed import dvc_bench_repo, timed  # noqa: E402
 
 TARGET = 0.5
 
@@ -67,13 +66,7 @@ def main() -> int:
     if shutil.which("dvc") is None:
         print("dvc is not installed: pip install dvc", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="mlops-compare-bench-") as tmp:
-        root = Path(tmp)
-        repo, home = root / "repo", root / "home"
-        repo.mkdir()
-        home.mkdir()
-        env = isolated_env(home)
-        make_dvc_repo(repo, env)
+    with dvc_bench_repo() as (_, repo, env):
         dvc_cmd = ["dvc", "exp", "show", "--md"]
         time_tui(repo, env)  # warm the file cache for both
         timed(dvc_cmd, repo, env)

@@ -224,15 +224,8 @@ def parse(data: dict[str, Any], path: Path, lines: _Lines | None = None) -> Crit
 
     # --- profiles -----------------------------------------------------------------
     profiles: dict[str, Profile] = {}
-    raw_profiles = data.get("profile", {})
-    if not isinstance(raw_profiles, dict) or not raw_profiles:
-        problem("no profiles: add a [profile.NAME.weights] table", "profile")
-        raw_profiles = {}
-    for pid, raw in raw_profiles.items():
+    for pid, raw in _named_tables(data, "profile", "no profiles: add a [profile.NAME.weights] table", problem):
         where = ("profile", pid)
-        if not isinstance(raw, dict):
-            problem(f"profile {pid!r} must be a table", *where)
-            continue
         mode = raw.get("ratings", "measured-when-available")
         if mode not in RATING_MODES:
             problem(f"profile {pid!r}: ratings = {mode!r}; use one of {', '.join(RATING_MODES)}", *where, "ratings")
@@ -266,15 +259,8 @@ def parse(data: dict[str, Any], path: Path, lines: _Lines | None = None) -> Crit
 
     # --- tools --------------------------------------------------------------------
     tools: dict[str, Tool] = {}
-    raw_tools = data.get("tool", {})
-    if not isinstance(raw_tools, dict) or not raw_tools:
-        problem("no tools: add [tool.NAME.ratings] tables", "tool")
-        raw_tools = {}
-    for tid, raw in raw_tools.items():
+    for tid, raw in _named_tables(data, "tool", "no tools: add [tool.NAME.ratings] tables", problem):
         where = ("tool", tid)
-        if not isinstance(raw, dict):
-            problem(f"tool {tid!r} must be a table", *where)
-            continue
         raw_ratings = raw.get("ratings", {})
         if not isinstance(raw_ratings, dict):
             problem(f"tool {tid!r}: ratings must be a table", *where, "ratings")
@@ -328,6 +314,21 @@ def parse(data: dict[str, Any], path: Path, lines: _Lines | None = None) -> Crit
         exam=exam,
         default_profile=default_profile,
     )
+
+
+def _named_tables(data: dict[str, Any], key: str, missing: str, problem) -> list[tuple[str, dict[str, Any]]]:
+    """The (name, table) pairs of ``[key.NAME]``; report a missing section and non-tables."""
+    raw = data.get(key, {})
+    if not isinstance(raw, dict) or not raw:
+        problem(missing, key)
+        return []
+    pairs = []
+    for name, table in raw.items():
+        if isinstance(table, dict):
+            pairs.append((name, table))
+        else:
+            problem(f"{key} {name!r} must be a table", key, name)
+    return pairs
 
 
 def _parse_exam(raw: Any, problem) -> Exam:

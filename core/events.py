@@ -51,7 +51,6 @@ _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "check": {"id": (str,), "status": (str,), "seconds": _NUMBER, "evidence": (str,), "numbers": (dict,)},
     "result": {"status": (str,), "reason": (str,), "tool": (str,), "tool_version": (str,)},
 }
-EVENT_TYPES = tuple(_FIELDS)
 
 
 class EventError(ValueError):
