@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
 from mlops_compare import __version__
 from mlops_compare.errors import EXIT_USER_ERROR, UserError
+
+UI_GROUP = "mlops_compare.ui"
 
 
 def _add_criteria(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, metavar="S", help="seconds per runner (default: exam.timeout)")
     run.add_argument("--data", metavar="CSV", help="data set: a CSV path or sklearn:NAME (default: exam.data)")
     run.add_argument("--target", metavar="COLUMN", help="target column (default: exam.target)")
+    run.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only this check, plus setup and the checks it needs (repeatable; default all)",
+    )
     run.add_argument("--store", metavar="DIR", default=".mlops-compare", help="results store (default: %(default)s)")
     run.add_argument("--workdir", metavar="DIR", help="where runner workspaces go (default: the system temp dir)")
     run.add_argument("--json", action="store_true", help="print every event as JSON lines instead of progress")
@@ -194,13 +204,19 @@ def cmd_report(args) -> int:
 
 
 def cmd_tui(args) -> int:
+    from importlib.metadata import entry_points
+
     from mlops_compare import criteria as criteria_mod
 
     criteria_mod.load(getattr(args, "criteria", None))  # invalid criteria: message and exit 2 before any screen
+    # The UI is found by its entry point, not imported: the core never depends on the TUI.
+    found = entry_points(group=UI_GROUP, name="tui")
     try:
-        from mlops_compare.tui.app import run_app
-    except ImportError as exc:
-        raise UserError(f"the terminal UI is not available: {exc}") from None
+        run_app = next(iter(found)).load()
+    except (StopIteration, ImportError) as exc:
+        raise UserError(
+            f"the terminal UI is not available ({exc or 'not installed'}): pip install mlops-compare"
+        ) from None
     return run_app(getattr(args, "criteria", None), getattr(args, "profile", None))
 
 
@@ -221,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help/--version
         return int(exc.code or 0)
     try:
-        return COMMANDS.get(args.command or "tui", cmd_tui)(args)
+        code = COMMANDS.get(args.command or "tui", cmd_tui)(args)
+        sys.stdout.flush()  # a closed pipe shows up here, not at exit
+        return code
     except UserError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -230,4 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        # `mlops-compare check | head -3`: the reader left; exit quietly as git does, and
+        # keep Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

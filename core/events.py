@@ -7,6 +7,8 @@ schema version ``v`` and a ``type``:
 ``log``       ``line`` (str), ``stream`` ("stdout" | "stderr" | "runner"): tool output, line by line.
 ``progress``  ``k``, ``n`` (ints), ``label`` (str): k of n steps of the current check done.
 ``metric``    ``alpha``, ``l1_ratio``, ``rmse``, ``mae``, ``r2`` (floats): one grid point landed.
+              JSON has no NaN or infinity, so those travel as the strings "nan", "inf",
+              "-inf" and `decode` turns them back into floats (R2 is NaN on a constant target).
 ``check``     ``id`` (one of CHECK_IDS), ``status`` (one of CHECK_STATUSES), ``seconds``,
               ``evidence`` (str), ``numbers`` (dict of str -> number or str).
 ``result``    ``status`` (one of RESULT_STATUSES), ``reason`` (str), ``tool``,
@@ -20,30 +22,76 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 SCHEMA_VERSION = 1
 
-CHECK_IDS = (
-    "setup",
-    "grid",
-    "retrieve",
-    "baseline_match",
-    "models",
-    "data_versioning",
-    "reproduce",
-    "invasiveness",
-    "overhead",
-    "remote_storage",
-    "large_data",
-    "hpc",
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the exam: what a runner does, in the order it is done.
+
+    id:          the check's name; each runner has a method of that name (see runners/base.py).
+    title:       what a person reads in the TUI and reports.
+    enabled_by:  the ``[exam.<key>]`` table of criteria.toml that switches the check on, or ""
+                 when it always runs; without that table the check is ``skip`` "not configured".
+    stops:       a ``fail`` here skips every later check (but ``always`` ones).
+    always:      runs even after a stopping failure (it reads files, not results).
+    needs:       checks whose results it uses: choosing it with ``--check`` runs them too.
+    """
+
+    id: str
+    title: str
+    enabled_by: str = ""
+    stops: bool = False
+    always: bool = False
+    needs: tuple[str, ...] = ()
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("setup", "initialise the tool", stops=True),
+    Check("grid", "run the alpha x l1_ratio grid through the tool", stops=True),
+    Check("retrieve", "read parameters and metrics back through the tool", needs=("grid",)),
+    Check("baseline_match", "retrieved metrics equal the plain baseline", needs=("retrieve",)),
+    Check("models", "store two models through the tool and load them back"),
+    Check("data_versioning", "register data, change it, roll back"),
+    Check("reproduce", "re-run a past run from the tool's record alone", needs=("grid",)),
+    Check("invasiveness", "lines and files the tool adds to the plain script", always=True),
+    Check("overhead", "grid time through the tool versus plain, store size", needs=("grid",)),
+    Check("remote_storage", "round trip through a shared folder and an S3 endpoint", enabled_by="storage"),
+    Check("large_data", "time, memory and disk as the data grows", enabled_by="large_data"),
+    Check("hpc", "the grid as Slurm jobs", enabled_by="hpc"),
 )
+CHECK_IDS = tuple(check.id for check in CHECKS)
+CHECKS_BY_ID = {check.id: check for check in CHECKS}
+
+
+def selected(chosen: list[str] | tuple[str, ...] | None) -> set[str]:
+    """The checks to run when the user chose *chosen* (empty: all): those, what they need, and setup."""
+    if not chosen:
+        return set(CHECK_IDS)
+    out = {"setup"}
+    todo = [c for c in chosen if c in CHECKS_BY_ID]
+    while todo:
+        check = todo.pop()
+        if check not in out:
+            out.add(check)
+            todo.extend(CHECKS_BY_ID[check].needs)
+    return out
+
+
+# baseline_match and the cross-tool agreement: metrics closer than this are equal.
+AGREEMENT_TOLERANCE = 1e-9
+
 CHECK_STATUSES = ("pass", "partial", "fail", "skip")
 # passed: every check passed or was skipped; failed: a check failed; the rest say why the
 # runner did not get to the end.
 RESULT_STATUSES = ("passed", "failed", "error", "timeout", "cancelled", "unavailable")
 
 _NUMBER = (int, float)
+METRIC_FIELDS = ("alpha", "l1_ratio", "rmse", "mae", "r2")
+NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "log": {"line": (str,), "stream": (str,)},
     "progress": {"k": (int,), "n": (int,), "label": (str,)},
@@ -69,6 +117,8 @@ def validate(event: Any) -> list[str]:
         return problems + [f"unknown event type {kind!r}"]
     for name, types in _FIELDS[kind].items():
         value = event.get(name)
+        if kind == "metric" and isinstance(value, str) and value in NON_FINITE:
+            continue
         if not isinstance(value, types) or isinstance(value, bool):
             problems.append(f"{kind}.{name} must be {'/'.join(t.__name__ for t in types)}")
     if kind == "check":
@@ -90,20 +140,25 @@ def make(kind: str, **fields: Any) -> dict[str, Any]:
     return event
 
 
-def _finite(value: Any) -> Any:
-    # JSON has no NaN or Infinity; a metric can be either (R2 on a constant target).
+def jsonable(value: Any) -> Any:
+    """*value* with every non-finite float as its string ("nan", "inf", "-inf"): valid JSON."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
+
+
+def number(value: Any) -> float:
+    """A metric value back as a float, "nan"/"inf"/"-inf" included."""
+    return NON_FINITE[value] if isinstance(value, str) else float(value)
 
 
 def encode(event: dict[str, Any]) -> bytes:
     """One event as one line of UTF-8 JSON, newline included."""
-    return (json.dumps(_finite(event), ensure_ascii=False, allow_nan=False) + "\n").encode()
+    return (json.dumps(jsonable(event), ensure_ascii=False, allow_nan=False) + "\n").encode()
 
 
 def decode(raw: bytes | str) -> dict[str, Any]:
@@ -116,4 +171,6 @@ def decode(raw: bytes | str) -> dict[str, Any]:
         return {"v": SCHEMA_VERSION, "type": "log", "line": text, "stream": "stdout"}
     if validate(event):
         return {"v": SCHEMA_VERSION, "type": "log", "line": text, "stream": "stdout"}
+    if event["type"] == "metric":
+        event.update({name: number(event[name]) for name in METRIC_FIELDS})
     return event

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from mlops_compare import criteria as criteria_mod
-from mlops_compare import registry
 from mlops_compare.errors import UserError
-from mlops_compare.events import CHECK_IDS
+from mlops_compare.events import CHECK_IDS, jsonable
 from mlops_compare.launcher import RunnerProcess, RunRequest, run_many
+from mlops_compare.plan import Choices, plan
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
 
@@ -25,48 +26,17 @@ MARK = {"pass": "PASS", "partial": "part", "fail": "FAIL", "skip": "skip"}
 
 
 def requests_from(args, criteria) -> list[RunRequest]:
-    known = registry.available()
-    tools = args.tool or list(known)
-    unknown = [t for t in tools if t not in known]
-    if unknown:
-        raise UserError(f"--tool {', '.join(unknown)}: no such runner (installed: {', '.join(known)})")
     if args.jobs < 1:
         raise UserError("--jobs must be at least 1")
-    if args.timeout is not None and args.timeout <= 0:
-        raise UserError("--timeout must be more than 0 seconds")
-    exam = criteria.exam.to_dict()
-    if args.data:
-        exam["data"] = args.data
-    if args.target:
-        exam["target"] = args.target
-    _check_data(exam)
-    requests = []
-    for tool in tools:
-        python = (
-            criteria.tools[tool].python if tool in criteria.tools and criteria.tools[tool].python else sys.executable
-        )
-        requests.append(
-            RunRequest(tool, exam, python=python, timeout=args.timeout or criteria.exam.timeout, workdir=args.workdir)
-        )
-    return requests
-
-
-def _check_data(exam: dict[str, Any]) -> None:
-    """Catch a missing CSV or target column before starting anything (cheap: header only)."""
-    from pathlib import Path
-
-    source = exam["data"]
-    if source.startswith("sklearn:"):
-        return
-    path = Path(source).expanduser()
-    if not path.is_file():
-        raise UserError(f"{source}: no such data file; pass --data with a CSV path or sklearn:diabetes")
-    from mlops_compare.example.common import sniff_delimiter
-
-    _, columns = sniff_delimiter(path)
-    if exam["target"] not in columns:
-        raise UserError(f"{source}: no column {exam['target']!r}; pass --target with one of: {', '.join(columns[:15])}")
-    exam["data"] = str(path.resolve())
+    choices = Choices(
+        tools=tuple(args.tool),
+        checks=tuple(getattr(args, "check", ()) or ()),
+        data=args.data,
+        target=args.target,
+        timeout=args.timeout,
+        workdir=Path(args.workdir) if args.workdir else None,
+    )
+    return plan(criteria, choices)
 
 
 def summary_table(records: list[RunRecord]) -> str:
@@ -120,7 +90,7 @@ def run(args) -> int:
 
 
 def _json_printer(tool: str, event: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps({"tool": tool, **event}) + "\n")
+    sys.stdout.write(json.dumps(jsonable({"tool": tool, **event})) + "\n")
     sys.stdout.flush()
 
 

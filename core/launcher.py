@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_compare import events, registry
+from mlops_compare import events, proctree, registry
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
 
@@ -61,18 +61,7 @@ def sweep(token: str) -> int:
     Some tools detach their helpers into new sessions (DVC's queue workers do), so the
     process group alone does not reach them; the inherited environment variable does.
     """
-    needle = f"{TOKEN_VAR}={token}".encode()
-    killed = 0
-    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed += 1
-        except (OSError, ValueError):
-            continue  # gone, or not ours to read
-    return killed
+    return proctree.kill(proctree.with_env(TOKEN_VAR, token))
 
 
 def kill_all() -> None:
@@ -136,6 +125,9 @@ class RunnerProcess:
         self.token = uuid.uuid4().hex  # marks every process of this run (see `sweep`)
         self._stop_reason: tuple[str, str] | None = None  # (status, reason)
         self._proc: asyncio.subprocess.Process | None = None
+        # Set once the runner's process exists (pgid known), or once the run ended without one:
+        # an owner awaits it instead of polling.
+        self.started = asyncio.Event()
 
     def _emit(self, event: dict[str, Any]) -> None:
         self.record.apply(event)
@@ -143,6 +135,7 @@ class RunnerProcess:
             self.on_event(self.request.tool, event)
 
     def _finish(self, status: str, reason: str) -> None:
+        self.started.set()  # nobody waits for a start that will not come
         event = {"v": events.SCHEMA_VERSION, "type": "result", "status": status, "reason": reason}
         event.update(tool=self.request.tool, tool_version=self.record.tool_version)
         self._emit(event)
@@ -190,6 +183,7 @@ class RunnerProcess:
         self.pgid = self._proc.pid
         _LIVE_GROUPS.add(self.pgid)
         _LIVE_TOKENS.add(self.token)
+        self.started.set()
         if self._stop_reason is not None:  # cancel() came while the process was being created
             kill_group(self.pgid, signal.SIGTERM)
         try:

@@ -55,7 +55,7 @@ class RunRecord:
             self.progress = {k: event.get(k) for k in ("k", "n", "label")}
         elif kind == "metric":
             self.status = "running"
-            self.metrics.append({k: event[k] for k in ("alpha", "l1_ratio", "rmse", "mae", "r2")})
+            self.metrics.append({k: events.number(event[k]) for k in events.METRIC_FIELDS})
         elif kind == "check":
             self.status = "running"
             self.checks[event["id"]] = {k: event.get(k) for k in ("status", "seconds", "evidence", "numbers")}
@@ -69,14 +69,18 @@ class RunRecord:
             self.seconds = round(time.monotonic() - self._t0, 3)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data: non-finite numbers become "nan"/"inf" (see events.jsonable)."""
         data = asdict(self)
         data.pop("_t0", None)
-        return data
+        return events.jsonable(data)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and not k.startswith("_")}
-        return cls(**known)
+        record = cls(**known)
+        # stored as JSON, where NaN is the string "nan" (see events.jsonable)
+        record.metrics = [{k: events.number(v) for k, v in m.items()} for m in record.metrics]
+        return record
 
     def counts(self) -> dict[str, int]:
         """How many checks ended in each status."""

@@ -13,20 +13,20 @@ import hashlib
 import json
 import os
 import re
-import shlex
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Context, Outcome, Runner
+from mlops_compare.runners.base import Outcome, Runner
+from mlops_compare.runners.context import Context
 
 FLOW = "TrainFlow"
 FLOW_FILE = "flow.py"
 USER = "mlops-compare"
 MAX_WORKERS = 2
+FLOW_TIMEOUT = 600.0  # seconds for one `python flow.py run`: the launcher's timeout is the outer bound
 TREE = "DecisionTreeRegressor"
 # "2026-01-01 12:00:00.000 [1795715590695343/train/2 (pid 6020)] Task finished successfully."
 TASK_DONE = re.compile(r"\[(\d+)/(\w+)/(\d+) \(pid \d+\)\] Task finished successfully")
@@ -81,32 +81,18 @@ class MetaflowRunner(Runner):
         *on_task(run_id, step, task_id)* is called as each task finishes.
         """
         argv = [sys.executable, FLOW_FILE, "--no-pylint", "run", "--max-workers", str(MAX_WORKERS), *args]
-        ctx.log("$ " + shlex.join(["python", *argv[1:]]))
-        proc = subprocess.Popen(
-            argv,
-            cwd=ctx.workspace,
-            env=dict(os.environ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        assert proc.stdout is not None
-        run_id = ""
-        tail: list[str] = []
-        for raw in proc.stdout:
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            ctx.emitter.log(line, stream="stdout")
-            tail = (tail + [line])[-3:]
-            if not run_id and (match := RUN_START.search(line)):
-                run_id = match.group(1)
+        found: list[str] = []
+
+        def on_line(line: str) -> None:
+            if not found and (match := RUN_START.search(line)):
+                found.append(match.group(1))
             elif (match := TASK_DONE.search(line)) and on_task is not None:
                 on_task(match.group(1), match.group(2), match.group(3))
-        code = proc.wait()
-        if code != 0:
-            raise RuntimeError(f"`python flow.py run` exited with {code}: {' | '.join(tail)}")
-        if not run_id:
+
+        ctx.run(argv, on_line=on_line, timeout=FLOW_TIMEOUT)
+        if not found:
             raise RuntimeError("`python flow.py run` printed no run id")
-        return run_id
+        return found[0]
 
     def _run(self, run_id: str):
         return self._client().Run(f"{FLOW}/{run_id}")

@@ -29,8 +29,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from mlops_compare import proctree
 from mlops_compare.example import common
-from mlops_compare.runners.base import Context, Outcome, Runner
+from mlops_compare.runners.base import Outcome, Runner
+from mlops_compare.runners.context import Context
 
 EXPERIMENT = "exam"
 SERVER_TIMEOUT = 60.0
@@ -42,27 +44,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _children(pid: int) -> list[int]:
-    """Every descendant of *pid* (Linux /proc), deepest last."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError, ValueError):
-            for child in (task / "children").read_text().split():
-                found.append(int(child))
-                found.extend(_children(int(child)))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _same(a: dict[str, float], b: dict[str, float]) -> bool:
@@ -122,7 +103,7 @@ class MlflowServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        descendants = _children(self.proc.pid)
+        descendants = proctree.descendants(self.proc.pid)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)  # `mlflow server` forwards it to uvicorn
             try:
@@ -131,10 +112,7 @@ class MlflowServer:
                 self.proc.kill()
                 self.proc.wait()
         self.exit_code = self.proc.returncode
-        for pid in descendants:  # only what this server started
-            if _alive(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        proctree.kill(descendants)  # only what this server started
 
 
 class MlflowRunner(Runner):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pickle
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Context, Outcome, Runner
+from mlops_compare.runners.base import Outcome, Runner
+from mlops_compare.runners.context import Context
 
 
 class PlainRunner(Runner):
@@ -58,7 +59,7 @@ class PlainRunner(Runner):
         return Outcome("skip", "baseline, no tool: nothing records which parameters and data gave which result")
 
     def overhead(self, ctx: Context) -> Outcome:
-        plain = ctx.plain_grid_time("in-process")  # measured once, in _prepare
+        plain = ctx.plain_grid_time("in-process")  # measured once, in Context.prepare
         numbers = {"ratio": 1.0, "tool_seconds": self.grid_seconds or 0.0, "plain_seconds": plain, "disk_bytes": 0}
         return Outcome("pass", "this is the baseline (ratio 1.0)", numbers)
 

@@ -36,7 +36,7 @@ def test_core_modules_import_no_heavy_package(module):
 
 
 def test_runner_modules_are_importable_without_their_tool():
-    for path in sorted((ROOT / "runners").glob("*.py")):
+    for path in sorted((ROOT / "runners").rglob("*.py")):
         tree = ast.parse(path.read_text())
         top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
         names = {a.name.split(".")[0] for n in top if isinstance(n, ast.Import) for a in n.names}

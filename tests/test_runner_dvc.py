@@ -28,7 +28,7 @@ EXPECTED = {
 @pytest.mark.slow
 def test_dvc_runner_runs_the_exam_for_real(tmp_path, monkeypatch, exam_run):
     pytest.importorskip("dvc")
-    from mlops_compare.runners.dvc_runner import _workspace_processes
+    from mlops_compare import proctree
 
     record = exam_run.records["dvc"]
     assert exam_run.events["dvc"][-1]["type"] == "result"
@@ -55,4 +55,4 @@ def test_dvc_runner_runs_the_exam_for_real(tmp_path, monkeypatch, exam_run):
     assert numbers["setup"]["var_tmp_mine"] == numbers["reproduce"]["var_tmp_mine"] == 0
     workspace = Path(record.workspace)
     assert (workspace / ".dvc" / "tmp" / "site_cache" / "repo").is_dir()
-    assert _workspace_processes(workspace) == []
+    assert proctree.working_in(workspace) == []

@@ -1,0 +1,84 @@
+"""Finding and ending processes: the one place that walks the process table (with psutil).
+
+A runner's process group is killed when its run ends, but some tools put their helpers
+elsewhere: DVC's queue workers start new sessions, `mlflow server` forks uvicorn workers.
+They are found here by what they cannot shed: being a descendant of a known process, an
+inherited environment variable (the launcher's run token), or a working directory inside
+the runner's workspace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import psutil
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    """Every living descendant of *pid* (empty if it is gone)."""
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def with_env(name: str, value: str) -> list[psutil.Process]:
+    """Processes (not this one) whose environment has ``name=value``."""
+    needle = f"{name}={value}".encode()
+    found = []
+    for proc in psutil.process_iter():
+        if proc.pid == os.getpid():
+            continue
+        try:
+            # the raw file, not Process.environ(): no decoding of every process's environment
+            if needle in Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0"):
+                found.append(proc)
+        except OSError:
+            continue  # gone, or not ours to read
+    return found
+
+
+def working_in(folder: Path, started_after: float | None = None) -> list[psutil.Process]:
+    """Processes whose working directory is *folder* or below it, except this one and its ancestors.
+
+    *started_after* (a `create_time`) keeps older processes out: a shell a user left in the
+    folder is not ours to kill.
+    """
+    me = psutil.Process()
+    skip = {me.pid, *(p.pid for p in me.parents())}
+    found = []
+    for proc in psutil.process_iter(["pid", "cwd", "create_time"]):
+        info = proc.info
+        if info["pid"] in skip or not info["cwd"]:
+            continue
+        if started_after is not None and (info["create_time"] or 0) < started_after:
+            continue
+        cwd = Path(info["cwd"])
+        if cwd == folder or folder in cwd.parents:
+            found.append(proc)
+    return found
+
+
+def kill(procs: Iterable[psutil.Process], grace: float = 0.0) -> int:
+    """End *procs*: SIGTERM and up to *grace* seconds to exit, then SIGKILL; return how many were alive."""
+    procs = [proc for proc in procs if proc.is_running()]
+    rest = procs
+    if grace > 0:
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                proc.terminate()
+        _, rest = psutil.wait_procs(procs, timeout=grace)
+    for proc in rest:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    return len(procs)

@@ -1,0 +1,240 @@
+"""DVC's runner: setup (git + DVC in the workspace), the grid as queued experiments, retrieve."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from mlops_compare.example import common
+from mlops_compare.runners.base import Outcome, Runner
+from mlops_compare.runners.context import CommandError, Context
+from mlops_compare.runners.dvc.data import DataChecks
+from mlops_compare.runners.dvc.models import ModelsCheck
+from mlops_compare.runners.dvc.repo import (
+    EXP_SHOW_TIMEOUT,
+    IGNORED,
+    JOBS,
+    METRICS,
+    QUEUE_TIMEOUT,
+    SITE_CACHE,
+    _same,
+    _site_cache_leaks,
+    _var_tmp_snapshot,
+)
+
+
+class DvcRunner(ModelsCheck, DataChecks, Runner):
+    name = "dvc"
+    requires = ("dvc",)
+    install = "pip install dvc"
+    example = "dvc"
+    process_setup = "subprocess"
+    commands = (
+        "git init && dvc init",
+        "dvc add data.csv && git add . && git commit",
+        "dvc exp run --queue -S alpha=A1,A2,... -S l1_ratio=L1,L2,...",
+        "dvc queue start -j 2",
+        "dvc exp show --json",
+        "dvc add tree.pkl",
+        "dvc repro",
+        "git checkout REV -- data.csv.dvc && dvc checkout data.csv",
+        "dvc exp apply NAME",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.v1_rev = ""
+        self.var_tmp_before: set[str] = set()
+        self.queued: list[str] = []
+        self.experiments: dict[str, dict[str, Any]] = {}  # point_key -> {name, rev, params, metrics}
+
+    def run_exam(self, ctx: Context) -> str:
+        # The launcher ends a run (timeout, cancel) with SIGTERM to our process group, which
+        # DVC's detached queue workers are not in: reap them before going.
+        def on_term(signum: int, frame: Any) -> None:
+            self._reap(ctx)
+            raise SystemExit(128 + signum)
+
+        previous = signal.signal(signal.SIGTERM, on_term)
+        try:
+            return super().run_exam(ctx)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            numbers = self._stop_queue(ctx, kill=True)
+            ctx.log(f"dvc runner cleanup: {numbers}")
+
+    # --- checks ----------------------------------------------------------------------
+    def setup(self, ctx: Context) -> Outcome:
+        start = time.perf_counter()
+        self.var_tmp_before = _var_tmp_snapshot()
+        files = ctx.copy_example("dvc")
+        site_cache = ctx.workspace / SITE_CACHE
+        self._git(ctx, "init", "-q")
+        with open(ctx.workspace / ".git" / "info" / "exclude", "a") as handle:
+            handle.write("".join(f"{p}\n" for p in IGNORED))
+        # `dvc init` itself touches the site cache dir before any config exists: point it in.
+        self._dvc(ctx, "init", "-q", env={"DVC_SITE_CACHE_DIR": str(site_cache)})
+        self._dvc(ctx, "config", "--local", "core.analytics", "false")
+        self._dvc(ctx, "config", "--local", "core.site_cache_dir", str(site_cache))
+        self._dvc(ctx, "add", "-q", common.DATA_FILE)
+        self._git(ctx, "add", "-A")
+        self._git(ctx, "commit", "-q", "-m", "exam v1: code, pipeline, data pointer")
+        self.v1_rev = self._git_out(ctx, "rev-parse", "HEAD")
+        tracked = self._git_out(ctx, "ls-files").splitlines()
+        leaks, mine = _site_cache_leaks(ctx.workspace, self.var_tmp_before)
+        seconds = time.perf_counter() - start
+        evidence = (
+            f"dvc {self.tool_version()}: git init + dvc init (.dvc/, .dvcignore); in .dvc/config.local "
+            f"core.analytics=false and core.site_cache_dir={site_cache.relative_to(ctx.workspace)}; "
+            f"dvc add data.csv (data.csv.dvc + .gitignore); 1 git commit of {len(tracked)} files "
+            f"({', '.join(tracked)}); copied {', '.join(files)}; 5 commands (git init, dvc init, dvc add, git add, "
+            f"git commit) + 2 `dvc config` for isolation, {seconds:.1f} s; "
+            f"new paths under /var/tmp/dvc: {mine} from this workspace ({leaks} in all)"
+        )
+        numbers = {"commands": 5, "git_files": len(tracked), "var_tmp_new": leaks, "var_tmp_mine": mine}
+        return Outcome("pass", evidence, numbers)
+
+    def grid(self, ctx: Context) -> Outcome:
+        alphas = list(dict.fromkeys(float(p["alpha"]) for p in ctx.points))
+        ratios = list(dict.fromkeys(float(p["l1_ratio"]) for p in ctx.points))
+        start = time.perf_counter()
+        # One sweep command queues the whole grid (DVC's Hydra-style "-S key=v1,v2" syntax).
+        out = self._dvc(
+            ctx,
+            "exp",
+            "run",
+            "--queue",
+            "-S",
+            "alpha=" + ",".join(map(repr, alphas)),
+            "-S",
+            "l1_ratio=" + ",".join(map(repr, ratios)),
+        )
+        self.queued = re.findall(r"Queued experiment '([^']+)'", out)
+        queue_seconds = time.perf_counter() - start
+        n = len(ctx.points)
+        if len(self.queued) != n:
+            return Outcome("fail", f"queued {len(self.queued)} experiment(s) for {n} grid points")
+        ctx.progress(0, n, "grid")
+        self._queue_start(ctx)
+        landed: set[str] = set()
+        failed: set[str] = set()
+        refs_seen: set[str] = set()
+        last_show = time.monotonic()
+        polls = 0
+        limit = QUEUE_TIMEOUT[0] + QUEUE_TIMEOUT[1] * n
+        deadline = time.monotonic() + limit
+        no_metrics: dict[str, int] = {}
+        try:
+            while len(landed) + len(failed) < n:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the queue did not finish in {limit:g} s")
+                refs = self._exp_refs(ctx)
+                if refs == refs_seen and time.monotonic() - last_show < 10:
+                    time.sleep(0.5)
+                    continue
+                refs_seen = refs
+                last_show = time.monotonic()
+                polls += 1
+                try:
+                    shown = self._exp_show(ctx)
+                except CommandError as exc:
+                    if exc.timed_out:
+                        ctx.log(
+                            f"exp show took over {EXP_SHOW_TIMEOUT:g} s (a queue worker holds a lock?); polling again"
+                        )
+                        continue
+                    # While the queue runs, `exp show` can race a worker removing its temporary
+                    # copy (.dvc/tmp/exps/...: "No such file or directory"); poll again.
+                    if "No such file or directory" not in str(exc):
+                        raise
+                    ctx.log(f"exp show raced the queue ({exc}); polling again")
+                    time.sleep(0.5)
+                    continue
+                for exp in self._experiments(shown):
+                    name = exp["name"]
+                    if name not in self.queued or name in landed or name in failed:
+                        continue
+                    if exp["state"] == "failed":
+                        failed.add(name)
+                    elif exp["state"] == "success" and not exp["metrics"]:
+                        no_metrics[name] = no_metrics.get(name, 0) + 1
+                        if no_metrics[name] > 1:  # seen twice: the stage wrote no readable metrics.json
+                            failed.add(name)
+                    elif exp["state"] == "success" and exp["metrics"]:
+                        landed.add(name)
+                        point = {"alpha": float(exp["params"]["alpha"]), "l1_ratio": float(exp["params"]["l1_ratio"])}
+                        ctx.metric(point["alpha"], point["l1_ratio"], exp["metrics"])
+                        ctx.progress(len(landed), n, "grid")
+        except BaseException:
+            self._stop_queue(ctx, kill=True)
+            raise
+        seconds = time.perf_counter() - start
+        idle = len(self._leftovers(ctx))
+        numbers = {
+            "points": n,
+            "succeeded": len(landed),
+            "failed": len(failed),
+            "jobs": JOBS,
+            "queue_seconds": round(queue_seconds, 2),
+            "seconds": round(seconds, 2),
+            "exp_show_polls": polls,
+            "worker_processes_idle": idle,
+        }
+        evidence = (
+            f"{n} points queued with one `dvc exp run --queue -S alpha=... -S l1_ratio=...` sweep "
+            f"({queue_seconds:.1f} s), run by `dvc queue start -j {JOBS}` workers (each experiment in its own "
+            f"temporary git clone), {len(landed)} succeeded, {len(failed)} failed, {seconds:.1f} s in all; "
+            f"metrics sent live from `dvc exp show --json` as experiment refs appeared ({polls} polls); {idle} worker process(es) still idling (they exit after 10 s "
+            "idle; the runner stops and reaps any left before it reports)"
+        )
+        if failed:
+            return Outcome("fail", evidence + f"; failed: {', '.join(sorted(failed))}", numbers)
+        return Outcome("pass", evidence, numbers)
+
+    def retrieve(self, ctx: Context) -> Outcome:
+        import yaml
+
+        exps = [e for e in self._experiments(self._exp_show(ctx)) if e["name"] in self.queued]
+        wanted = {common.point_key(**p) for p in ctx.points}
+        params_ok = metrics_ok = 0
+        problems = []
+        for exp in exps:
+            key = common.point_key(float(exp["params"]["alpha"]), float(exp["params"]["l1_ratio"]))
+            self.experiments[key] = exp
+            self.retrieved[key] = {m: float(exp["metrics"][m]) for m in METRICS}
+            # What the stage wrote, read straight from the experiment's git commit.
+            written = json.loads(self._git_out(ctx, "show", f"{exp['rev']}:metrics.json"))
+            params_file = yaml.safe_load(self._git_out(ctx, "show", f"{exp['rev']}:params.yaml"))
+            if {k: float(params_file[k]) for k in ("alpha", "l1_ratio")} == {
+                k: float(exp["params"][k]) for k in ("alpha", "l1_ratio")
+            }:
+                params_ok += 1
+            else:
+                problems.append(f"{exp['name']}: params differ")
+            if _same(written, exp["metrics"]):
+                metrics_ok += 1
+            else:
+                problems.append(f"{exp['name']}: metrics differ")
+        missing = sorted(wanted - set(self.retrieved))
+        numbers = {
+            "experiments": len(exps),
+            "params_match": params_ok,
+            "metrics_match": metrics_ok,
+            "missing": len(missing),
+        }
+        evidence = (
+            f"`dvc exp show --json` lists {len(exps)} experiment(s) with params (alpha, l1_ratio) and metrics "
+            f"(rmse, mae, r2); params equal params.yaml and metrics equal metrics.json in each experiment's "
+            f"git commit for {params_ok}/{len(exps)} and {metrics_ok}/{len(exps)}"
+        )
+        if missing or problems:
+            return Outcome("fail", evidence + f"; missing: {missing}; {'; '.join(problems)}", numbers)
+        return Outcome("pass", evidence, numbers)
+
+    def store_paths(self, ctx: Context) -> list[Path]:
+        # DVC's cache and queue state live in .dvc/; experiments are git commits and refs in .git/.
+        return [ctx.workspace / ".dvc", ctx.workspace / ".git"]
