@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from mlops_compare.errors import Problem, UserError
+from mlops_compare.exam_settings import Exam, parse_exam
 
 SHIPPED = Path(__file__).with_name("criteria.toml")
 LOCAL = Path("criteria.toml")
@@ -59,25 +60,6 @@ class Profile:
 
     def with_weights(self, changes: dict[str, float]) -> Profile:
         return Profile(self.id, self.description, self.ratings, MappingProxyType({**self.weights, **changes}))
-
-
-@dataclass(frozen=True)
-class Exam:
-    data: str
-    target: str
-    test_size: float
-    random_state: int
-    timeout: float
-    grid: MappingProxyType  # "alpha"/"l1_ratio" -> tuple of floats
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "data": self.data,
-            "target": self.target,
-            "test_size": self.test_size,
-            "random_state": self.random_state,
-            "grid": {k: list(v) for k, v in self.grid.items()},
-        }
 
 
 @dataclass(frozen=True)
@@ -297,7 +279,7 @@ def parse(data: dict[str, Any], path: Path, lines: _Lines | None = None) -> Crit
         )
 
     # --- exam ---------------------------------------------------------------------
-    exam = _parse_exam(data.get("exam", {}), problem)
+    exam = parse_exam(data.get("exam", {}), problem)
     default_profile = data.get("default_profile", next(iter(profiles), ""))
     if profiles and default_profile not in profiles:
         problem(
@@ -329,41 +311,3 @@ def _named_tables(data: dict[str, Any], key: str, missing: str, problem) -> list
         else:
             problem(f"{key} {name!r} must be a table", key, name)
     return pairs
-
-
-def _parse_exam(raw: Any, problem) -> Exam:
-    if not isinstance(raw, dict):
-        problem("[exam] must be a table", "exam")
-        raw = {}
-    data = raw.get("data", "sklearn:diabetes")
-    target = raw.get("target", "target")
-    if not isinstance(data, str) or not data:
-        problem("exam.data must be 'sklearn:NAME' or a CSV path", "exam", "data")
-        data = "sklearn:diabetes"
-    if not isinstance(target, str) or not target:
-        problem("exam.target must be the name of the target column", "exam", "target")
-        target = "target"
-    test_size = _number(raw.get("test_size", 0.25))
-    if test_size is None or not 0 < test_size < 1:
-        problem(f"exam.test_size is {raw.get('test_size')!r}; give a fraction between 0 and 1", "exam", "test_size")
-        test_size = 0.25
-    seed = raw.get("random_state", 42)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        problem(f"exam.random_state is {seed!r}; give a whole number >= 0", "exam", "random_state")
-        seed = 42
-    timeout = _number(raw.get("timeout", 900))
-    if timeout is None or not math.isfinite(timeout) or timeout <= 0:
-        problem(f"exam.timeout is {raw.get('timeout')!r}; give seconds > 0", "exam", "timeout")
-        timeout = 900.0
-    raw_grid = raw.get("grid", {})
-    grid: dict[str, tuple[float, ...]] = {}
-    for key in ("alpha", "l1_ratio"):
-        values = raw_grid.get(key, [0.0, 0.5, 1.0]) if isinstance(raw_grid, dict) else []
-        numbers = [_number(v) for v in values] if isinstance(values, list) else [None]
-        if not numbers or any(n is None or not math.isfinite(n) or n < 0 for n in numbers):
-            problem(f"exam.grid.{key} must be a non-empty list of numbers >= 0", "exam", "grid", key)
-            numbers = [0.5]
-        if key == "l1_ratio" and any(n > 1 for n in numbers if n is not None):
-            problem("exam.grid.l1_ratio values must be between 0 and 1", "exam", "grid", key)
-        grid[key] = tuple(float(n) for n in numbers if n is not None)
-    return Exam(data, target, test_size, seed, timeout, MappingProxyType(grid))

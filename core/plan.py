@@ -46,7 +46,11 @@ def resolve_data(source: str, base: Path) -> str:
 def exam_for(criteria: Criteria, choices: Choices = Choices()) -> dict[str, Any]:
     """The exam every runner gets: criteria's [exam] with paths resolved and the choices applied."""
     exam = criteria.exam.to_dict()
-    exam["data"] = resolve_data(exam["data"], criteria.path.parent.resolve())
+    base = criteria.path.parent.resolve()
+    exam["data"] = resolve_data(exam["data"], base)
+    for table, key in (("storage", "shared_path"), ("large_data", "data"), ("large_data", "cache")):
+        if exam.get(table, {}).get(key):
+            exam[table][key] = resolve_data(exam[table][key], base)
     if choices.data:
         exam["data"] = resolve_data(choices.data, Path.cwd())
     if choices.target:

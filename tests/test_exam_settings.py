@@ -1,0 +1,60 @@
+"""The [exam] tables that switch checks on: storage, large_data, hpc; validated with their lines."""
+
+from __future__ import annotations
+
+import pytest
+from mlops_compare import criteria as criteria_mod
+from mlops_compare.errors import UserError
+from mlops_compare.plan import Choices, exam_for
+
+
+def _with(criteria_copy, text: str):
+    criteria_copy.write_text(criteria_copy.read_text() + "\n" + text)
+    return criteria_mod.load(criteria_copy)
+
+
+def test_without_the_tables_the_checks_are_not_configured(criteria_copy):
+    exam = criteria_mod.load(criteria_copy).exam.to_dict()
+    assert "storage" not in exam and "large_data" not in exam and "hpc" not in exam
+
+
+def test_tables_reach_the_runner_with_defaults_and_resolved_paths(criteria_copy, tmp_path):
+    criteria = _with(
+        criteria_copy,
+        '[exam.storage]\nshared_path = "shared"\n\n[exam.large_data]\nrows = [1000, 500]\n\n'
+        '[exam.hpc]\npartition = "debug"\ncpus = 2\noptions = ["--qos=short"]\n',
+    )
+    exam = exam_for(criteria, Choices())
+    assert exam["storage"]["shared_path"] == str(tmp_path / "shared")
+    assert exam["storage"]["s3"] == {
+        "endpoint_url": "",
+        "bucket": "mlops-compare",
+        "prefix": "exam",
+        "region": "us-east-1",
+    }
+    assert exam["large_data"]["rows"] == [500, 1000] and exam["large_data"]["slow_factor"] == 10
+    assert exam["hpc"] == {"partition": "debug", "cpus": 2, "options": ["--qos=short"]}
+
+
+def test_s3_can_be_pointed_at_an_endpoint_or_switched_off(criteria_copy):
+    criteria = _with(criteria_copy, '[exam.storage.s3]\nendpoint_url = "http://127.0.0.1:9000"\nbucket = "lab"\n')
+    assert criteria.exam.to_dict()["storage"]["s3"]["endpoint_url"] == "http://127.0.0.1:9000"
+    assert criteria.exam.to_dict()["storage"]["s3"]["bucket"] == "lab"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[exam.storage.s3]\nsecret_access_key = "x"\n', "credentials never go in criteria.toml"),
+        ('[exam.storage]\nshared = "x"\n', "exam.storage.shared is not a setting; known: shared_path"),
+        ("[exam.large_data]\nrows = [10, 1000]\n", "rows must be a list of whole numbers >= 100"),
+        ('[exam.hpc]\ncpus = "two"\n', "exam.hpc.cpus is 'two'; expected a whole number"),
+        ("[exam.hpc]\noptions = [1]\n", "exam.hpc.options must be a list of sbatch options"),
+    ],
+)
+def test_bad_settings_name_the_line_and_what_to_do(criteria_copy, text, message):
+    with pytest.raises(UserError) as caught:
+        _with(criteria_copy, text)
+    problems = [str(p) for p in caught.value.problems]
+    assert any(message in p for p in problems), problems
+    assert all(":" in p.split(" ")[0] for p in problems)  # file:line[:column]
