@@ -1,0 +1,46 @@
+"""A real single-node Slurm for the tests, shared by the whole session.
+
+Register the fixture in tests/conftest.py (pytest only reads fixtures from conftest files):
+
+    from slurm_support import slurm_cluster  # noqa: F401  (the session's Slurm)
+
+Tests reach the cluster through `slurm_cluster.env` (SLURM_CONF); os.environ is left alone,
+so a test that runs a command against Slurm passes or monkeypatches that itself.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from mlops_compare import slurm_cluster as cluster_module
+
+
+def require_slurm() -> None:
+    """Skip when Slurm cannot run here; in CI (where `.ci/run` installs it) fail instead."""
+    why = cluster_module.missing()
+    if why is None:
+        return
+    if os.environ.get("CI"):
+        # A skip would hide that CI never ran the Slurm tests.
+        pytest.fail(f"CI must run the Slurm tests, but {why}", pytrace=False)
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    """A running cluster; at teardown no job may be left in its queue and its daemons are gone."""
+    require_slurm()
+    # Logs and state stay in pytest's temporary folder, for a look after a failure.
+    cluster = cluster_module.Cluster(tmp_path_factory.mktemp("slurm"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        try:
+            left = cluster.jobs()
+        finally:
+            cluster.stop()
+    alive = [name for name, proc in cluster.processes.items() if proc.poll() is None]
+    assert not left, f"jobs left in the Slurm queue after the tests: {left}"
+    assert not alive, f"Slurm daemons still running after stop(): {alive}"
