@@ -18,7 +18,7 @@ PREFERRED = ("plain", "mlflow", "dvc", "metaflow")
 @dataclass(frozen=True)
 class RunnerInfo:
     name: str
-    module: str  # e.g. "mlops_compare.runners.mlflow_runner"
+    module: str  # e.g. "mlops_compare.runners.mlflow"
     attr: str  # the Runner subclass in that module
 
 
