@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The session's real single-node Slurm (tests/slurm_support.py): pytest takes fixtures only from conftest.
+from slurm_support import slurm_cluster  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "criteria.toml"
 WINE = ROOT.parent / "shared" / "data" / "wine-quality.csv"
