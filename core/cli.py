@@ -148,17 +148,19 @@ def emit(text: str, output: str | None) -> None:
 
 def cmd_score(args) -> int:
     from mlops_compare import criteria as criteria_mod
-    from mlops_compare import export, verdict
+    from mlops_compare import export
+    from mlops_compare.evidence import Evidence
+    from mlops_compare.summary import all_profiles, summarize
 
     criteria = criteria_mod.load(args.criteria)
-    evidence = verdict.Evidence.from_store(criteria, args.store)
+    evidence = Evidence.from_store(args.store)
     if args.all_profiles:
         if args.weight or args.profile:
             raise UserError("--all-profiles ranks every profile as written; leave out --profile and --weight")
-        emit(verdict.render_all_profiles(criteria, evidence, args.format), args.output)
+        emit(export.render_all_profiles(criteria, all_profiles(criteria, evidence), args.format), args.output)
         return 0
     profile = pick_profile(criteria, args.profile, args.weight)
-    emit(export.render(verdict.summarize(criteria, profile, evidence), args.format), args.output)
+    emit(export.render(summarize(criteria, profile, evidence), args.format), args.output)
     return 0
 
 
@@ -193,13 +195,24 @@ def cmd_run(args) -> int:
 
 
 def cmd_report(args) -> int:
+    import shlex
+
     from mlops_compare import criteria as criteria_mod
-    from mlops_compare import verdict
+    from mlops_compare.evidence import Evidence
+    from mlops_compare.report import decision_report, shareable_path
+    from mlops_compare.store import DEFAULT_DIR
 
     criteria = criteria_mod.load(args.criteria)
     profile = pick_profile(criteria, args.profile, args.weight)
-    evidence = verdict.Evidence.from_store(criteria, args.store)
-    emit(verdict.report(criteria, profile, evidence, command=" ".join(["mlops-compare", *sys.argv[1:]])), args.output)
+    evidence = Evidence.from_store(args.store)
+    # the command as it can be shared: paths relative to here, none of this machine's
+    argv = ["mlops-compare", "report"]
+    argv += ["--criteria", shareable_path(args.criteria)] if args.criteria else []
+    argv += ["--profile", args.profile] if args.profile else []
+    argv += [part for item in args.weight for part in ("--weight", item)]
+    argv += ["--store", shareable_path(args.store)] if args.store != DEFAULT_DIR else []
+    argv += ["-o", shareable_path(args.output)] if args.output else []
+    emit(decision_report(criteria, profile, evidence, command=shlex.join(argv)), args.output)
     return 0
 
 

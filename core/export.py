@@ -1,8 +1,10 @@
-"""The score table as GitHub-flavoured markdown, CSV or JSON, all with the same content.
+"""The score tables as GitHub-flavoured markdown, CSV or JSON, each with the same content.
 
-Markdown: a ranking table (tool, score, rank, P(first)), a checkpoint table (checkpoint,
-weight, one column per tool with its rating) and the sensitivity summary. Every cell is
-escaped, so a ``|`` or a newline in a reason cannot break a table.
+`render`: one profile: a ranking table (tool, score, rank, P(first)), a checkpoint table
+(checkpoint, weight, one column per tool with its rating) and the sensitivity summary.
+`render_all_profiles`: every profile side by side with the Borda compromise
+(`summary.all_profiles`). Every markdown cell is escaped (`md_cell`), so a ``|`` or a
+newline in a reason cannot break a table; all CSV goes through the csv module.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import io
 import json
 from typing import Any
 
-from mlops_compare.criteria import WEIGHT_MAX
+from mlops_compare.criteria import WEIGHT_MAX, Criteria
 from mlops_compare.summary import Summary
 
 FORMATS = ("md", "csv", "json")
@@ -122,29 +124,23 @@ def to_markdown(summary: Summary) -> str:
 
 def to_csv(summary: Summary) -> str:
     data = to_data(summary)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
+    rows: list[list[Any]] = [
         ["section", "id", "title", "weight", "tool", "rating", "score", "rank", "p_first", "why", "source", "flip"]
-    )
+    ]
     for r in data["ranking"]:
-        writer.writerow(["ranking", "", "", "", r["tool"], "", r["score"], r["rank"], r["p_first"], "", "", ""])
+        rows.append(["ranking", "", "", "", r["tool"], "", r["score"], r["rank"], r["p_first"], "", "", ""])
     for c in data["checkpoints"]:
         for t in c["ratings"]:
-            row = [
-                "checkpoint",
-                c["id"],
-                c["title"],
-                c["weight"],
-                t,
-                c["ratings"][t],
-                "",
-                "",
-                "",
-                c["why"][t],
-                c["source"][t],
-            ]
-            writer.writerow(row + [c["flip"]["text"]])
+            rows.append(
+                ["checkpoint", c["id"], c["title"], c["weight"], t, c["ratings"][t], "", "", ""]
+                + [c["why"][t], c["source"][t], c["flip"]["text"]]
+            )
+    return _csv(rows)
+
+
+def _csv(rows: list[list[Any]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
 
 
@@ -156,3 +152,28 @@ def render(summary: Summary, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(to_data(summary), indent=2, ensure_ascii=False) + "\n"
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def render_all_profiles(criteria: Criteria, ranking: dict[str, Any], fmt: str) -> str:
+    """Every profile side by side (*ranking* is `summary.all_profiles`), best compromise first."""
+    tools = sorted(criteria.tools, key=lambda t: (ranking["compromise"][t], -ranking["borda"][t]))
+    if fmt == "json":
+        return json.dumps(ranking, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        rows: list[list[Any]] = [["profile", "tool", "score", "rank"]]
+        for pid, p in ranking["profiles"].items():
+            rows += [[pid, t, f"{p['scores'][t]:.4f}", p["ranks"][t]] for t in tools]
+        rows += [["borda", t, ranking["borda"][t], ranking["compromise"][t]] for t in tools]
+        return _csv(rows)
+    if fmt != "md":
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    names = [criteria.tools[t].name for t in tools]
+    rows = [
+        [pid] + [f"{p['scores'][t]:.2f} (#{p['ranks'][t]})" for t in tools] for pid, p in ranking["profiles"].items()
+    ]
+    rows.append(["Borda compromise"] + [f"{ranking['borda'][t]} pts (#{ranking['compromise'][t]})" for t in tools])
+    return (
+        "# mlops-compare: every profile\n\n"
+        + md_table(["profile", *names], rows, ["l"] + ["r"] * len(tools))
+        + "\n\nBorda: each profile gives a tool (number of tools - rank) points; the compromise ranks by the sum.\n"
+    )

@@ -1,7 +1,10 @@
 """The results store: one JSON document per run under ``.mlops-compare/runs/``.
 
 Documents are written atomically and never rewritten, so the folder is the history;
-`latest` gives the newest record per tool for screens that want "the last results".
+`latest` gives the newest record per tool, whatever its status, for screens that want "the
+last results". Measured ratings do not come from `latest` but from every check's newest
+run in which it ran (`evidence.Evidence.from_store`). NaN and infinite metrics are stored
+as the strings "nan", "inf", "-inf" (strict JSON) and read back as floats.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ class Store:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.runs / f"{stamp}-{record.tool}.json"
         self.runs.mkdir(parents=True, exist_ok=True)
-        # ensure_ascii: a runner's log may hold lone surrogates, which UTF-8 cannot encode
-        atomic.write_text(path, json.dumps(record.to_dict(), indent=1) + "\n")
+        # ensure_ascii: a runner's log may hold lone surrogates, which UTF-8 cannot encode;
+        # allow_nan=False: to_dict already wrote non-finite numbers as strings, keep it strict JSON
+        atomic.write_text(path, json.dumps(record.to_dict(), indent=1, allow_nan=False) + "\n")
         return path
 
     def history(self) -> list[Path]:
@@ -42,7 +46,7 @@ class Store:
         return path.stem.split("-", 1)[1] if "-" in path.stem else path.stem
 
     def latest(self) -> dict[str, RunRecord]:
-        """The newest readable record per tool, reading only as many files as needed."""
+        """The newest readable record per tool whatever its status, reading only as many files as needed."""
         found: dict[str, RunRecord] = {}
         for path in reversed(self.history()):
             tool = self.tool_of(path)

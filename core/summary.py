@@ -1,40 +1,21 @@
-"""One scored view of the criteria under one profile: what every output shows.
+"""One scored view of the criteria under a profile: what every output shows.
 
-`summarize` gathers scores, ranks, P(first) and the flip analysis for a profile (with any
-weight overrides) so that the CLI table, the exports and the TUI scoreboard all print the
-same numbers from the same place.
+`summarize` gathers, for one profile (with any weight overrides) and the stored evidence,
+each tool's rating per checkpoint (`evidence.measured_cells`), scores, ranks, P(first) and
+the flip analysis, so that the CLI table, the exports, the report and the TUI scoreboard
+print the same numbers from the same place. `all_profiles` does it for every profile and
+adds a Borda compromise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from mlops_compare import scoring
 from mlops_compare.criteria import WEIGHT_MAX, Criteria, Profile
-
-
-@dataclass(frozen=True)
-class Cell:
-    """The rating a tool gets on a checkpoint, with where it came from.
-
-    `value` is the rating used for scoring; `expert` and `measured` keep both sides when
-    exam evidence exists (see `mlops_compare.verdict`), with the flags that go with them.
-    """
-
-    value: float
-    why: str
-    source: str
-    expert: float | None = None
-    measured: float | None = None
-    measured_why: str = ""
-    used: str = "expert"  # "expert" or "measured"
-    contradiction: bool = False
-    stale: bool = False
-
-    @property
-    def flags(self) -> list[str]:
-        return (["contradiction"] if self.contradiction else []) + (["stale"] if self.stale else [])
+from mlops_compare.evidence import Cell, Evidence, measured_cells
 
 
 @dataclass(frozen=True)
@@ -54,22 +35,11 @@ class Summary:
         return sorted(order, key=lambda t: (self.ranks[t], order.index(t)))
 
 
-def expert_cells(criteria: Criteria) -> dict[str, dict[str, Cell]]:
-    return {
-        t.id: {c: Cell(r.value, r.why, r.source, expert=r.value) for c, r in t.ratings.items()}
-        for t in criteria.tools.values()
-    }
-
-
 def summarize(
-    criteria: Criteria,
-    profile: Profile,
-    cells: Mapping[str, Mapping[str, Cell]] | None = None,
-    samples: int = scoring.SAMPLES,
-    with_p_first: bool = True,
+    criteria: Criteria, profile: Profile, evidence: Evidence | None = None, with_p_first: bool = True
 ) -> Summary:
     """Scores, ranks, flips and (unless with_p_first is False: it needs numpy) P(first)."""
-    cells = cells if cells is not None else expert_cells(criteria)
+    cells = measured_cells(criteria, profile, evidence)
     ratings = {t: {c: cell.value for c, cell in per.items()} for t, per in cells.items()}
     weights = profile.weights
     score = scoring.scores(weights, ratings)
@@ -79,6 +49,20 @@ def summarize(
         cells=cells,
         scores=score,
         ranks=scoring.ranks(score),
-        p_first=scoring.p_first(weights, ratings, samples=samples) if with_p_first else {},
+        p_first=scoring.p_first(weights, ratings) if with_p_first else {},
         flips=scoring.flips(weights, ratings, WEIGHT_MAX),
     )
+
+
+def all_profiles(criteria: Criteria, evidence: Evidence | None = None) -> dict[str, Any]:
+    """Scores and ranks under every profile, and a Borda compromise (n - rank points per profile)."""
+    tools = list(criteria.tools)
+    per_profile = {}
+    borda = dict.fromkeys(tools, 0)
+    for pid, profile in criteria.profiles.items():
+        summary = summarize(criteria, profile, evidence, with_p_first=False)
+        per_profile[pid] = {"scores": dict(summary.scores), "ranks": dict(summary.ranks)}
+        for tool in tools:
+            borda[tool] += len(tools) - summary.ranks[tool]
+    compromise = scoring.ranks({t: float(v) for t, v in borda.items()})
+    return {"profiles": per_profile, "borda": borda, "compromise": compromise}

@@ -164,3 +164,83 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert f"{bad}:1:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_all_profiles_csv_is_escaped(capsys, minimal, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    minimal.write_text(MINIMAL + "[profile.'a,\"b\"'.weights]\na = 2\nb = 1\n")
+    code, out, _ = run(capsys, "score", "--criteria", str(minimal), "--all-profiles", "--format", "csv")
+    assert code == 0
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["profile", "tool", "score", "rank"] and all(len(r) == 4 for r in rows)
+    assert {r[0] for r in rows[1:]} == {"p", 'a,"b"', "borda"}
+    assert {r[1]: r[3] for r in rows if r[0] == 'a,"b"'} == {"x": "1", "y": "2"}  # x: 11/3, y: 6/3
+
+
+def stored_run_in(tmp_path):
+    """A store with one run whose record holds this machine's paths, as the launcher writes them."""
+    from mlops_compare.results import RunRecord
+    from mlops_compare.store import Store
+
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    data = project / "data" / "wine.csv"
+    data.write_text("a,quality\n1,2\n")
+    workspace = tmp_path / "mlops-compare-mlflow-abc123"
+    checks = {
+        "grid": {"status": "pass", "seconds": 1.0, "evidence": f"ran in {workspace}", "numbers": {}},
+        "data_versioning": {
+            "status": "partial",
+            "seconds": 1.0,
+            "evidence": f"the record keeps only the source path '{workspace}/data.csv'",
+            "numbers": {},
+        },
+        "reproduce": {"status": "pass", "seconds": 1.0, "evidence": f"re-ran {workspace / 'train.py'}", "numbers": {}},
+    }
+    record = RunRecord(
+        tool="mlflow",
+        status="passed",
+        workspace=str(workspace),
+        python="/usr/bin/python3",
+        started_at="2026-01-01T10:00:00+00:00",
+        dataset={"source": str(data), "target": "quality", "rows": 1, "source_sha256": "ab" * 32, "sha256": "cd" * 32},
+        checks=checks,
+        metrics=[{"alpha": 0.5, "l1_ratio": 0.5, "rmse": 1.0, "mae": 0.5, "r2": 0.25}],
+    )
+    store = project / ".mlops-compare"
+    Store(store).save(record)
+    criteria_file = project / "criteria.toml"
+    criteria_file.write_text(criteria.SHIPPED.read_text())
+    return project, store, criteria_file
+
+
+def test_report_holds_no_path_of_this_machine(capsys, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    project, store, criteria_file = stored_run_in(tmp_path)
+    monkeypatch.chdir(project)
+    argv = ["report", "--criteria", str(criteria_file), "--store", str(store), "-o", str(project / "report.md")]
+    code, _, err = run(capsys, *argv)
+    assert code == 0, err
+    md = (project / "report.md").read_text()
+    for machine in (str(tmp_path), "/tmp/", str(Path.home()), str(Path(__file__).resolve().parent.parent)):
+        assert machine not in md, machine
+    assert "`data/wine.csv`" in md and "sha256sum data/wine.csv" in md  # as given, relative to here
+    assert "mlops-compare run --criteria criteria.toml --data data/wine.csv --target quality" in md
+    assert "mlops-compare report --criteria criteria.toml --store .mlops-compare -o report.md" in md
+    assert "source path '\\<workspace\\>/data.csv'" in md  # markdown-escaped <workspace>
+
+
+def test_shareable_paths():
+    from pathlib import Path
+
+    from mlops_compare.report import shareable_path
+
+    assert shareable_path("data/x.csv", cwd="/srv/project") == "data/x.csv"  # relative: as given
+    assert shareable_path("sklearn:diabetes") == "sklearn:diabetes"
+    assert shareable_path("/srv/project/data/x.csv", cwd="/srv/project") == "data/x.csv"
+    assert shareable_path("/srv/shared/x.csv", cwd="/srv/project") == "../shared/x.csv"
+    assert shareable_path("/opt/runs/a/store", cwd="/srv/project") == "…/a/store"  # nothing in common but /
+    home = Path.home()
+    if str(home) != "/" and not str(home).startswith("/srv/"):
+        assert shareable_path(home / "data" / "x.csv", cwd="/srv/project") == "~/data/x.csv"

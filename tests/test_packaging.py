@@ -1,7 +1,12 @@
-"""A plain (non-editable) install works from any directory and ships criteria.toml and example/."""
+"""A plain (non-editable) install works from any directory and ships criteria.toml and example/.
+
+The wheel is built from a temporary copy of the checkout: setuptools writes ``build/`` and
+``*.egg-info`` next to the sources it builds, and the checkout must stay as it was.
+"""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -10,18 +15,50 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# what a build does not need: VCS data, build output, caches, stores, the snapshot baselines
+NOT_COPIED = shutil.ignore_patterns(
+    ".git", "build", "dist", "*.egg-info", "__pycache__", "*_cache", ".venv", ".mlops-compare", "__snapshots__"
+)
+
+
+def build_outputs() -> dict[str, int]:
+    """What a build writes into the checkout: build/, dist/ and *.egg-info, each with its mtime."""
+    found = [ROOT / "build", ROOT / "dist", *ROOT.glob("*.egg-info")]
+    return {path.name: path.stat().st_mtime_ns for path in found if path.exists()}
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def built(tmp_path_factory) -> tuple[Path, dict[str, int], dict[str, int]]:
+    """The wheel, and the checkout's build outputs before and after building it."""
+    before = build_outputs()
+    source = tmp_path_factory.mktemp("src") / "mlops-compare"
+    shutil.copytree(ROOT, source, ignore=NOT_COPIED)  # symlinks followed: core/criteria.toml becomes a file
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
     )
     [path] = out.glob("mlops_compare-*.whl")
-    return path
+    return path, before, build_outputs()
+
+
+@pytest.fixture(scope="module")
+def wheel(built) -> Path:
+    return built[0]
+
+
+def test_building_leaves_the_checkout_alone(built):
+    _, before, after = built
+    assert after == before  # no new build/ or *.egg-info, none rewritten
+    if shutil.which("git") and (ROOT / ".git").exists():
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--ignored", "--", "build", "dist", "*.egg-info"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.splitlines()
+        assert {line.split()[-1].rstrip("/") for line in status} <= set(before)
 
 
 def test_wheel_contents(wheel):

@@ -7,7 +7,8 @@ detail below it: the question and each tool's reason for its rating.
 from __future__ import annotations
 
 from mlops_compare.criteria import WEIGHT_MAX
-from mlops_compare.summary import Cell, Summary
+from mlops_compare.evidence import Cell
+from mlops_compare.summary import Summary
 from mlops_compare.tui.sanitize import clean
 from mlops_compare.tui.session import Session
 from rich.text import Text
@@ -57,7 +58,9 @@ class CheckpointDetail(Static):
     selection or the evidence, not with the weights: those are on the line above).
 
     Where the exam measured a rating, both sides are written out, expert and measured, each
-    with its reason, so a CONTRADICTION or a STALE flag can be judged on the spot."""
+    with its reason, so a CONTRADICTION or a STALE flag can be judged on the spot; the
+    measured reason names the run (date) each check comes from ("retrieve pass (1.00) on
+    2026-11-27 09:12 UTC: ...")."""
 
     def show(self, session: Session, cid: str, summary: Summary | None) -> None:
         criteria = session.criteria
