@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from mlops_compare import criteria, verdict
+from mlops_compare import criteria
+from mlops_compare.evidence import Evidence
+from mlops_compare.report import decision_report
 
 
 def main() -> int:
@@ -18,8 +20,8 @@ def main() -> int:
     c = criteria.load(None)
     for profile in c.profiles.values():
         start = time.perf_counter()
-        evidence = verdict.Evidence.from_store(c, args.store)
-        text = verdict.report(c, profile, evidence)
+        evidence = Evidence.from_store(args.store)
+        text = decision_report(c, profile, evidence)
         took = time.perf_counter() - start
         print(
             f"{profile.id:<20} {took * 1000:7.1f} ms  {len(text):6d} chars  {len(evidence.records)} stored tools  {'OK' if took < 1 else 'MISSED'}"

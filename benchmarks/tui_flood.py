@@ -48,11 +48,12 @@ def child(store_dir: str, runners: int) -> int:
 
 
 def expected_scores(weight: float) -> dict[str, str]:
-    from mlops_compare import criteria, verdict
+    from mlops_compare import criteria
+    from mlops_compare.summary import summarize
 
     loaded = criteria.load(None)
     profile = loaded.profiles[loaded.default_profile].with_weights({loaded.checkpoints[0].id: weight})
-    summary = verdict.summarize(loaded, profile)
+    summary = summarize(loaded, profile)
     return {loaded.tools[t].name: f"{s:4.2f}" for t, s in summary.scores.items()}
 
 

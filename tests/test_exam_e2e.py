@@ -11,8 +11,10 @@ import shutil
 
 import pytest
 from conftest import WINE
-from mlops_compare import criteria, verdict
+from mlops_compare import criteria
+from mlops_compare.evidence import Evidence, agreement, measure, measured_cells
 from mlops_compare.launcher import RunRequest, run_many
+from mlops_compare.report import decision_report
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +28,7 @@ def test_runners_wrote_nothing_outside_their_workspace(exam_run):
 
 def test_every_runner_passed_and_agrees_with_the_baseline(exam_run):
     assert {t: r.status for t, r in exam_run.records.items()} == dict.fromkeys(exam_run.records, "passed")
-    rows, worst = verdict.agreement(verdict.Evidence(exam_run.records))
+    rows, worst = agreement(Evidence(exam_run.records))
     assert len(rows) == 2 and all(len(r["tools"]) == len(exam_run.records) for r in rows)
     assert worst is not None and worst <= 1e-9
 
@@ -40,14 +42,14 @@ def test_measured_ratings_sources_and_flags_reach_the_report(exam_run, tmp_path)
     path.write_text(text)
     c = criteria.load(path)
     profile = c.profiles["research-institute"]
-    evidence = verdict.Evidence.from_store(c, exam_run.store.root)
+    evidence = Evidence.from_store(exam_run.store.root)
     assert set(evidence.records) == set(exam_run.records)
-    cells = verdict.cells(c, profile, evidence)
+    cells = measured_cells(c, profile, evidence)
 
     for tool in c.tools:
         record = exam_run.records[tool]
         tracking = cells[tool]["tracking"]
-        expected, _ = verdict.measure(record, ("retrieve", "baseline_match"))
+        expected, _ = measure(record, ("retrieve", "baseline_match"))
         assert tracking.used == "measured" and tracking.value == expected == 5.0
         assert tracking.source == "measured: retrieve, baseline_match"
         assert cells[tool]["design"].used == "expert"  # no evidence named: the expert rating stays
@@ -63,7 +65,7 @@ def test_measured_ratings_sources_and_flags_reach_the_report(exam_run, tmp_path)
     serving = cells["dvc"]["serving"]
     assert serving.expert == 1 and serving.measured == 2.5 and not serving.contradiction
 
-    report = verdict.report(c, profile, evidence, command="mlops-compare report")
+    report = decision_report(c, profile, evidence, command="mlops-compare report")
     assert "Agreement: PASS: all within 1e-9." in report
     assert "| Metaflow | 2.0 |" in report and "| stale |" in report
     assert "CONTRADICTION: expert 3 (The client API inspects past runs" in report
@@ -80,5 +82,5 @@ def test_full_grid_on_the_study_wine_data(tmp_path):
     records = asyncio.run(run_many([RunRequest(t, exam, workdir=tmp_path) for t in ("plain", "mlflow")], jobs=2))
     assert [r.status for r in records] == ["passed", "passed"], [r.reason for r in records]
     assert all(len(r.metrics) == 9 and r.dataset["rows"] == 4898 for r in records)
-    _, worst = verdict.agreement(verdict.Evidence({r.tool: r for r in records}))
+    _, worst = agreement(Evidence({r.tool: r for r in records}))
     assert worst <= 1e-9
