@@ -69,8 +69,7 @@ def materialize(source: str, target: str, dest: Path) -> dict:
 
     Two checksums, named apart: ``source_sha256`` of the user's file as it is (what
     ``sha256sum`` prints; absent for a scikit-learn data set) and ``normalised_sha256`` of
-    the comma CSV written to *dest*, which every tool reads. ``sha256`` is the normalised
-    one under its old name, which older records and the runners' data checks read.
+    the comma CSV written to *dest*, which every tool reads.
     """
     frame = load_source(source, target)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +78,7 @@ def materialize(source: str, target: str, dest: Path) -> dict:
     info = {"source": source, "target": target, "rows": len(frame), "columns": len(frame.columns)}
     if not source.startswith(SKLEARN_PREFIX):
         info["source_sha256"] = sha256_file(Path(source).expanduser())
-    return {**info, "normalised_sha256": normalised, "sha256": normalised}
+    return {**info, "normalised_sha256": normalised}
 
 
 def sha256_file(path: Path | str) -> str:

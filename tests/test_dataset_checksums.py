@@ -35,7 +35,7 @@ def test_materialize_records_the_source_file_and_the_normalised_copy(data_file, 
     info = materialize(str(path), "quality", dest)
     assert info["source_sha256"] == source_sha  # what `sha256sum` of the user's file prints
     assert info["normalised_sha256"] == hashlib.sha256(dest.read_bytes()).hexdigest() != source_sha
-    assert info["sha256"] == info["normalised_sha256"]  # the old name, still read by runners and old records
+    assert "sha256" not in info  # one name per checksum: old records' `sha256` is read as the normalised one
 
 
 def test_sklearn_data_has_no_source_file_checksum(tmp_path):

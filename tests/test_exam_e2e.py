@@ -69,7 +69,7 @@ def test_measured_ratings_sources_and_flags_reach_the_report(exam_run, tmp_path)
     assert "Agreement: PASS: all within 1e-9." in report
     assert "| Metaflow | 2.0 |" in report and "| stale |" in report
     assert "CONTRADICTION: expert 3 (The client API inspects past runs" in report
-    assert f"sha256 `{exam_run.records['plain'].dataset['sha256']}`" in report
+    assert f"sha256 `{exam_run.records['plain'].dataset['normalised_sha256']}`" in report
     assert "measured: retrieve, baseline\\_match" in report
 
 

@@ -38,7 +38,7 @@ class DataChecks(DvcRepo):
         m3 = self._metrics_file(ctx)
         self._git(ctx, "add", "-A")
         self._git(ctx, "commit", "-q", "-m", "roll back to data v1")
-        sha_ok = sha_back == sha_v1 == ctx.dataset.get("sha256", sha_v1)
+        sha_ok = sha_back == sha_v1 == ctx.dataset.get("normalised_sha256", sha_v1)
         metrics_back = _same(m3, m1)
         changed = not _same(m2, m1) and sha_v2 != sha_v1
         numbers = {

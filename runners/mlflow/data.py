@@ -50,7 +50,7 @@ class DataChecks(MlflowTracking):
 
         rows = [json.loads(r.dataset.profile or "{}").get("num_rows", -1) for r in (record_v1, record_v2)]
         consistent = (
-            sha_v1 == ctx.dataset["sha256"]
+            sha_v1 == ctx.dataset["normalised_sha256"]
             and sha_v1 != sha_v2
             and digest_v1 != digest_v2
             and sha_back == sha_v1
