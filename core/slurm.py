@@ -195,6 +195,46 @@ def state(job_id: str, *, env: Mapping[str, str] | None = None, timeout: float =
     )
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One job as `scontrol show job` lists it: its state, name, working folder and submit time."""
+
+    state: JobState
+    name: str
+    workdir: str
+    submit: datetime | None
+
+
+def listed(*, env: Mapping[str, str] | None = None, timeout: float = TIMEOUT) -> list[Listed]:
+    """Every job the controller still knows (queued, running, or finished within MinJobAge).
+
+    What a caller uses to find the jobs a tool submitted on its own (by their working
+    folder or name), since the tool does not say which ids it got.
+    """
+    out = _run(["scontrol", "show", "job", "-o"], env, timeout)
+    if out.returncode != 0:
+        raise SlurmError(f"scontrol show job failed: {_message(out)}")
+    jobs = []
+    for line in out.stdout.splitlines():
+        fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
+        if "JobId" not in fields:
+            continue  # "No jobs in the system"
+        state = _state(
+            fields["JobId"],
+            "scontrol",
+            fields.get("JobState", "UNKNOWN"),
+            fields.get("Reason", ""),
+            fields.get("ExitCode"),
+            fields.get("StartTime"),
+            fields.get("EndTime"),
+            fields.get("NodeList"),
+        )
+        jobs.append(
+            Listed(state, fields.get("JobName", ""), fields.get("WorkDir", ""), _time(fields.get("SubmitTime")))
+        )
+    return jobs
+
+
 def cancel(job_ids: str | Iterable[str], *, env: Mapping[str, str] | None = None, timeout: float = TIMEOUT) -> None:
     """scancel the jobs; a job that already ended is not an error."""
     ids = [job_ids] if isinstance(job_ids, str) else list(job_ids)
