@@ -7,8 +7,10 @@ import io
 import tomllib
 
 import pytest
-from mlops_compare import cli, criteria, export, verdict
+from mlops_compare import cli, criteria, export
+from mlops_compare.evidence import Evidence
 from mlops_compare.store import Store
+from mlops_compare.summary import summarize
 from mlops_compare.tui.app import MlopsCompareApp, run_app
 from mlops_compare.tui.checkpoint_table import CheckpointTable
 from mlops_compare.tui.export_screen import ExportScreen
@@ -98,7 +100,7 @@ async def test_profile_switch_and_edits_kept_per_profile(tmp_path):
         await settle(app, pilot)
         assert app.session.profile_id == "production-team"
         loaded = criteria.load(app.session.criteria.path)
-        expected = verdict.summarize(loaded, loaded.profiles["production-team"])
+        expected = summarize(loaded, loaded.profiles["production-team"])
         assert shown_scores(app) == pytest.approx(dict(expected.scores))
         assert "production-team" in app.main.query_one(Scoreboard).render().plain
         table = app.main.query_one(CheckpointTable)
@@ -127,8 +129,8 @@ async def test_export_writes_exactly_what_score_prints(tmp_path, monkeypatch, fm
     written = tmp_path / f"mlops-compare-research-institute.{fmt}"
     loaded = criteria.load(path)
     profile = loaded.profiles["research-institute"].with_weights({"versioning": 0.0, "storage": 10.0})
-    evidence = verdict.Evidence.from_store(loaded, tmp_path / ".mlops-compare")
-    assert written.read_text() == export.render(verdict.summarize(loaded, profile, evidence), fmt)
+    evidence = Evidence.from_store(tmp_path / ".mlops-compare")
+    assert written.read_text() == export.render(summarize(loaded, profile, evidence), fmt)
     out = io.StringIO()
     argv = ["score", "--criteria", str(path), "--profile", "research-institute", "--format", fmt]
     argv += ["--weight", "versioning=0", "--weight", "storage=10", "--store", str(tmp_path / ".mlops-compare")]

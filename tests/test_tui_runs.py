@@ -12,32 +12,19 @@ import time
 from pathlib import Path
 
 import pytest
-from mlops_compare import criteria, registry
+from mlops_compare import registry
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
-from mlops_compare.tui.app import MlopsCompareApp
 from mlops_compare.tui.quit_screen import QuitScreen
+from mlops_compare.tui.run_log import RunLog
 from mlops_compare.tui.runner_pane import MAX_LOG
 from mlops_compare.tui.sanitize import MAX_LINE
-from textual.widgets import DataTable, Log
-from tui_support import RUNNERS, ReplayStarter, criteria_copy, log_events, recorded, result_event, settle
+from textual.geometry import Offset
+from textual.selection import Selection
+from textual.widgets import DataTable
+from tui_support import RUNNERS, ReplayStarter, log_events, make_app, recorded, result_event, settle, wait_for
 
 SIZE = (80, 24)
-
-
-def make_app(tmp_path, starter, runners=RUNNERS, **kwargs) -> MlopsCompareApp:
-    store = kwargs.pop("store", None) or Store(tmp_path / ".mlops-compare")
-    return MlopsCompareApp(
-        criteria.load(criteria_copy(tmp_path)), store=store, starter=starter, runners=runners, **kwargs
-    )
-
-
-async def wait_for(pilot, condition, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
 
 
 async def test_run_all_replays_into_every_pane(tmp_path):
@@ -55,7 +42,7 @@ async def test_run_all_replays_into_every_pane(tmp_path):
         checks = pane.query_one(".checks", DataTable)
         assert str(checks.get_cell("models", "status")) == "~ partial"
         assert str(checks.get_cell("grid", "status")) == "✓ pass"
-        log_lines = pane.query_one(Log).lines
+        log_lines = pane.query_one(RunLog).lines
         assert len(log_lines) == sum(1 for e in recorded() if e["type"] == "log")
         assert str(app.main.query_one("#view-runner-plain").label) == "plain ✓"
         assert set(store.latest()) == set(RUNNERS)
@@ -121,7 +108,7 @@ def alive(pid: int) -> bool:
 
 
 async def test_quit_kills_runner_process_groups(tmp_path, monkeypatch):
-    """A real runner process (with a grandchild) through the core launcher: quitting kills both."""
+    """A real runner process (with a grandchild) through the core launcher: quitting kills both and stores its record."""
     (tmp_path / "sleeper_runner.py").write_text(textwrap.dedent(SLEEPER))
     pids_file = tmp_path / "pids"
     monkeypatch.setenv("PYTHONPATH", f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
@@ -142,7 +129,10 @@ async def test_quit_kills_runner_process_groups(tmp_path, monkeypatch):
         await pilot.pause()
         assert isinstance(app.screen, QuitScreen)
         await pilot.press("y")
-        await pilot.pause(0.5)
+        deadline = time.monotonic() + 10
+        while app.return_code is None:  # the app waits for the relay to store the record, then exits
+            assert time.monotonic() < deadline, "the app did not exit"
+            await asyncio.sleep(0.05)
     deadline = time.monotonic() + 5
     while (alive(runner) or alive(grandchild)) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
@@ -150,6 +140,8 @@ async def test_quit_kills_runner_process_groups(tmp_path, monkeypatch):
     from mlops_compare.tui import relay_client
 
     assert not relay_client._LIVE
+    stored = store.latest()["sleeper"]  # defect 4: a run stopped by quitting is a stored result too
+    assert stored.status == "cancelled" and stored.reason == "mlops-compare was closed" and stored.log == ["sleeping"]
 
 
 HOSTILE_RUNNER = r"""
@@ -179,7 +171,7 @@ async def test_hostile_output_through_the_real_launcher_and_relay(tmp_path, monk
         pane = app.main.pane("hostile")
         await wait_for(pilot, lambda: pane.record is not None and pane.record.finished and not app.runs.active, 30)
         await settle(app, pilot)
-        lines = pane.query_one(Log).lines
+        lines = pane.query_one(RunLog).lines
         assert lines[0] == "[bold red]markup[/bold red]"
         assert lines[1] == "red and \ufffd\ufffd invalid utf-8"
         assert lines[2].startswith("y" * MAX_LINE) and lines[2].endswith("more characters]")
@@ -206,7 +198,7 @@ async def test_runner_output_is_shown_literally_and_cut(tmp_path):
         await pilot.press("right_square_bracket", "r")
         await wait_for(pilot, lambda: app.main.pane("plain").record and app.main.pane("plain").record.finished)
         await pilot.pause(0.2)
-        lines = app.main.pane("plain").query_one(Log).lines
+        lines = app.main.pane("plain").query_one(RunLog).lines
         assert len(lines) == len(HOSTILE)  # one event, one line: nothing split or swallowed
         assert lines[0] == HOSTILE[0]  # brackets kept, not interpreted
         assert lines[1] == "red   cleared?"
@@ -228,8 +220,13 @@ async def test_log_pane_is_bounded_and_batched(tmp_path):
         await pilot.press("right_square_bracket", "r")
         await wait_for(pilot, lambda: app.main.pane("plain").record and app.main.pane("plain").record.finished)
         await pilot.pause(0.2)
-        log = app.main.pane("plain").query_one(Log)
+        log = app.main.pane("plain").query_one(RunLog)
         assert log.line_count == MAX_LOG and log.lines[-1] == "line 11999"
+        assert log.scroll_offset.y == log.max_scroll_y > 0  # it followed the end
+        app.screen.selections = {log: Selection(Offset(5, 0), Offset(4, 1))}  # the log's text can be selected
+        await pilot.pause()
+        assert log.get_selection(log.text_selection) == ("7000\nline", "\n")
+        app.save_screenshot(str(tmp_path / "selected.svg"))  # drawing a selection must not raise
     assert len(batches) < 100  # 12,001 events arrived in few batches, not one message each
 
 
@@ -246,7 +243,7 @@ async def test_stored_results_are_shown_with_their_date(tmp_path):
         assert pane.stored and pane.record.status == "failed"
         text = str(pane.query_one(".run-status").render())
         assert "FAILED" in text and "2025-11-20 09:30 UTC" in text and "a check failed" in text
-        assert pane.query_one(Log).lines == ["old log line"]
+        assert pane.query_one(RunLog).lines == ["old log line"]
         assert str(app.main.query_one("#view-runner-mlflow").label) == "mlflow ✗"
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from mlops_compare import criteria, verdict
+from mlops_compare import criteria
+from mlops_compare.evidence import Evidence, agreement
 from mlops_compare.store import Store
+from mlops_compare.summary import all_profiles
 from mlops_compare.tui.app import MlopsCompareApp
 from mlops_compare.tui.checkpoint_table import CheckpointTable
 from mlops_compare.tui.checkpoints import CheckpointDetail
@@ -122,7 +124,7 @@ async def test_profiles_screen_shows_every_profile_and_borda(exam_run, tmp_path)
         assert isinstance(app.screen, ProfilesScreen)
         text = app.screen.query_one("#profiles-table", TextLine).text.plain
         c = criteria.load(path)
-        ranking = verdict.all_profiles(c, verdict.Evidence(exam_run.store.latest()))
+        ranking = all_profiles(c, Evidence.from_store(exam_run.store.root))
         assert profile_rows(text) == expected_rows(c, ranking, header_tools(c, text))
         assert set(profile_rows(text)) == {*c.profiles, "Borda compromise"}
         await pilot.press("escape")
@@ -139,11 +141,11 @@ async def test_trust_screen_shows_agreement_and_dataset(exam_run, tmp_path):
         assert isinstance(app.screen, TrustScreen)
         text = app.screen.query_one("#trust-body", TextLine).text.plain
         dataset = exam_run.records["plain"].dataset
-        assert f"sha256   {dataset['sha256']}" in text
+        assert f"normalised copy sha256 {dataset['normalised_sha256']}" in text  # sklearn data: no source file
         assert f"rows     {dataset['rows']}" in text
         assert "alpha    [0.0, 0.5]" in text and "l1_ratio [0.5]" in text
         assert "Cross-tool agreement: PASS" in text
-        assert text.count("largest difference") == 1 + len(verdict.agreement(verdict.Evidence(exam_run.records))[0])
+        assert text.count("largest difference") == 1 + len(agreement(Evidence(exam_run.records))[0])
         for tool, record in exam_run.records.items():
             status = record.checks["reproduce"]["status"].upper()
             assert re.search(rf"^  {tool}\s+{status}  ", text, re.MULTILINE), tool
@@ -178,7 +180,7 @@ async def test_profiles_screen_applies_unsaved_edits(tmp_path):
         assert "research-institute * (current)" in text
         c = criteria.load(path)
         edited = {**c.profiles, "research-institute": c.profiles["research-institute"].with_weights({"versioning": 0})}
-        ranking = verdict.all_profiles(criteria_with(c, edited), verdict.Evidence())
+        ranking = all_profiles(criteria_with(c, edited), Evidence())
         tools = header_tools(c, text)
         assert profile_rows(text) == expected_rows(c, ranking, tools)
         shown = dict(app.main.query_one(Scoreboard).summary.scores)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,21 @@ async def settle(app, pilot, rounds: int = 3) -> None:
         except WorkerCancelled:  # an exclusive scoring worker replaced by a newer one
             continue
         await pilot.pause(0.1)
+
+
+def make_app(tmp_path: Path, starter, runners=RUNNERS, **kwargs):
+    """The app on a copy of the shipped criteria and a store under *tmp_path* (unless given)."""
+    from mlops_compare import criteria
+    from mlops_compare.tui.app import MlopsCompareApp
+
+    store = kwargs.pop("store", None) or Store(tmp_path / ".mlops-compare")
+    path = kwargs.pop("criteria_path", None) or criteria_copy(tmp_path)
+    return MlopsCompareApp(criteria.load(path), store=store, starter=starter, runners=runners, **kwargs)
+
+
+async def wait_for(pilot, condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)

@@ -2,8 +2,9 @@
 
 `run_app(criteria_path, profile)` is what the CLI calls (``mlops-compare`` and
 ``mlops-compare tui``): invalid criteria or an unknown profile are reported on stderr like
-the CLI does, exit code 2, before any screen is drawn. Every runner process group is
-killed on the way out, however the app ends.
+the CLI does, exit code 2, before any screen is drawn. Quitting cancels every run and
+waits (a few seconds at most) until their records are stored; every runner process group
+is killed on the way out, however the app ends.
 
 `MlopsCompareApp` is also the factory the tests use: pass a `store`, a `starter` (see
 `mlops_compare.tui.runs`) and the `runners` to show, and nothing real is started.
@@ -38,8 +39,8 @@ from mlops_compare.tui.runs import DEFAULT_JOBS, RunManager, Starter, launcher_s
 from mlops_compare.tui.session import Session
 
 if TYPE_CHECKING:
+    from mlops_compare.evidence import Evidence
     from mlops_compare.tui.export_screen import ExportRequest
-    from mlops_compare.verdict import Evidence
 
 # Modal screens, the scoring (numpy) and the export are imported when first used: the
 # first frame must come quickly (see benchmarks/tui_startup.py).
@@ -49,6 +50,9 @@ from textual.css.query import NoMatches
 from textual.worker import Worker, WorkerState, get_current_worker
 
 FLUSH_SECONDS = 0.075  # runner events reach the widgets at most ~13 times a second
+# Quitting waits this long for cancelled runs to store their records: the launcher gives a
+# runner 3 s between SIGTERM and SIGKILL, then 3 s to be reaped.
+STOP_SECONDS = 8.0
 HELP_EXTRA = [
     ("ctrl+p", "command palette: every action by name"),
     ("tab shift+tab", "move the focus between tab bar, tables and logs"),
@@ -77,12 +81,15 @@ class MlopsCompareApp(App[int]):
         super().__init__()
         self.session = Session(criteria, profile)
         self.store = store if store is not None else Store()
-        self.runs = RunManager(starter or launcher_starter(self.store), jobs)
+        self.runs = RunManager(starter or launcher_starter(self.store), jobs, self.store)
         self.tools = list(runners) if runners is not None else list(registry.available())
         self.cwd = cwd
         self.evidence: Evidence | None = None  # stored results behind measured ratings, as `score` reads them
         self._load_stored = load_stored
         self._generation = 0
+        self._stopping = False  # quit was confirmed: runs are being stopped
+        # runs that finished before the store was read: applied again on top of what it holds
+        self._finished_early: list[RunRecord] | None = [] if load_stored else None
 
         self.main = MainScreen(self.session, self.tools)
 
@@ -91,7 +98,7 @@ class MlopsCompareApp(App[int]):
 
     def _ui(self, method, *args) -> None:
         """Call a screen method from a message handler, unless the screen is not (or no longer) there."""
-        if self._closing or self._closed:
+        if not self.main.is_attached:  # not yet, or the app is exiting
             return
         try:
             method(*args)
@@ -155,7 +162,7 @@ class MlopsCompareApp(App[int]):
     def action_trust(self) -> None:
         from mlops_compare.tui.trust_screen import TrustScreen
 
-        self.push_screen(TrustScreen(dict(self.evidence.records) if self.evidence is not None else {}))
+        self.push_screen(TrustScreen(self.evidence if self.evidence is not None else {}))
 
     def action_save(self) -> None:
         if not self.session.dirty():
@@ -182,12 +189,13 @@ class MlopsCompareApp(App[int]):
     @work(thread=True, group="export", exit_on_error=False)
     def _export(self, request: ExportRequest, criteria: Criteria, profile: Profile) -> None:
         """Write what ``mlops-compare score --format F`` prints for these weights and this store."""
-        from mlops_compare import verdict
+        from mlops_compare.evidence import Evidence
         from mlops_compare.export import render
+        from mlops_compare.summary import summarize
 
-        evidence = verdict.Evidence.from_store(criteria, self.store.root)  # fresh: exactly what `score` reads
+        evidence = Evidence.from_store(self.store.root)  # fresh: exactly what `score` reads
         try:
-            atomic.write_text(request.path, render(verdict.summarize(criteria, profile, evidence), request.fmt))
+            atomic.write_text(request.path, render(summarize(criteria, profile, evidence), request.fmt))
         except OSError as exc:
             message = f"{request.path}: {exc.strerror or exc}"
             self.call_from_thread(self.notify, message, title="Not exported", severity="error", markup=False)
@@ -210,7 +218,12 @@ class MlopsCompareApp(App[int]):
         self.post_message(RunQueued(tool))
 
         async def run() -> None:
-            self.post_message(RunFinished(tool, await pending))
+            record = await pending
+            # the run's last events, then its record, posted together: the flush timer cannot
+            # slip a batch of this run's events in behind the record (order is the contract)
+            if late := self.runs.drain(tool).get(tool):
+                self.post_message(EventsArrived(tool, late))
+            self.post_message(RunFinished(tool, record))
 
         self.run_worker(run, name=f"run:{tool}", group="runs", exit_on_error=False)
 
@@ -228,17 +241,16 @@ class MlopsCompareApp(App[int]):
         self._ui(self.main.events_arrived, message.tool, message.events)
 
     def on_run_finished(self, message: RunFinished) -> None:
-        late = self.runs.drain(message.tool).get(message.tool, [])
-        self._ui(self.main.run_finished, message.tool, message.record, late)
-        # the run's record is the newest in the store now (the launcher saved it): measured
-        # ratings may change. Taken as it came, not re-read: the store's files hold whole logs.
-        from mlops_compare.verdict import Evidence
+        self._ui(self.main.run_finished, message.tool, message.record)
+        # the run's record is the newest in the store now (saved by the launcher, or by the run
+        # manager): its checks that ran replace older measurements, a cancelled run's absent ones
+        # do not. Taken as it came, not re-read: the store's files hold whole logs.
+        from mlops_compare.evidence import Evidence
 
-        records = dict(self.evidence.records) if self.evidence is not None else {}
-        had_checks = bool(records.get(message.tool) and records[message.tool].checks)
-        records[message.tool] = message.record
-        self.evidence = Evidence(records)
-        if had_checks or message.record.checks:
+        self.evidence = (self.evidence or Evidence()).with_record(message.record)
+        if self._finished_early is not None:
+            self._finished_early.append(message.record)
+        if message.record.checks:
             self.rescore()
 
     def action_cancel_all(self) -> None:
@@ -251,17 +263,21 @@ class MlopsCompareApp(App[int]):
 
     @work(thread=True, group="store", exit_on_error=False)
     def load_stored(self) -> None:
-        """Read the newest record per tool: shown in the panes (dated), and the evidence for scoring."""
-        self.post_message(StoredResultsLoaded(self.store.latest()))
+        """Read the store as `score` does: the newest record per tool for the panes (dated), each check's
+        newest run in which it ran for the measured ratings."""
+        from mlops_compare.evidence import Evidence
+
+        self.post_message(StoredResultsLoaded(Evidence.from_store(self.store.root)))
 
     def on_stored_results_loaded(self, message: StoredResultsLoaded) -> None:
-        from mlops_compare.verdict import Evidence
-
-        known = dict(self.evidence.records) if self.evidence is not None else {}
-        records = {**message.records, **known}  # a run finished meanwhile is newer than the store read
-        self.evidence = Evidence(records)
-        self._ui(self.main.show_stored, {t: r for t, r in message.records.items() if t not in known})
-        if any(record.checks for record in records.values()):
+        evidence, finished = message.evidence, self._finished_early or []
+        self._finished_early = None
+        for record in finished:  # a run finished meanwhile is newer than the store read
+            evidence = evidence.with_record(record)
+        self.evidence = evidence
+        known = {record.tool for record in finished}
+        self._ui(self.main.show_stored, {t: r for t, r in message.evidence.records.items() if t not in known})
+        if any(found.checks for found in evidence.tools.values()):
             self.rescore()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -269,9 +285,9 @@ class MlopsCompareApp(App[int]):
         if event.state != WorkerState.ERROR:
             return
         error = f"{type(worker.error).__name__}: {worker.error}"
-        if worker.name.startswith("run:"):
+        if worker.name.startswith("run:"):  # the run manager makes a result of its runs' errors; this is the backstop
             tool = worker.name.removeprefix("run:")
-            self.post_message(RunFinished(tool, RunRecord(tool=tool, status="error", reason=error)))
+            self.post_message(RunFinished(tool, self.runs.ended(tool, "error", error)))
         self.notify(error, title=f"{worker.name or worker.group} failed", severity="error", markup=False)
 
     # --- help, palette, quit ------------------------------------------------------
@@ -287,7 +303,7 @@ class MlopsCompareApp(App[int]):
 
     async def action_quit(self) -> None:
         active = self.runs.active
-        if not active:
+        if not active or self._stopping:  # quit again while stopping: at once
             self.shutdown()
             return
 
@@ -300,9 +316,18 @@ class MlopsCompareApp(App[int]):
         self.push_screen(QuitScreen(active), answered)
 
     def shutdown(self) -> None:
-        """Stop every run (their whole process groups) and exit."""
-        self.runs.cancel_all("mlops-compare was closed")
-        _kill_all()
+        """Stop every run (their whole process groups), let their records be stored, and exit."""
+        if self._stopping or not self.runs.cancel_all("mlops-compare was closed"):
+            _kill_all()
+            self.exit(0)
+            return
+        self._stopping = True
+        self.notify("Stopping the runs and storing their records… (q again: quit at once)", markup=False)
+        self.run_worker(self._exit_when_stopped, group="quit", exit_on_error=False)
+
+    async def _exit_when_stopped(self) -> None:
+        await self.runs.wait_idle(STOP_SECONDS)
+        _kill_all()  # whatever did not stop in time
         self.exit(0)
 
     def on_unmount(self) -> None:

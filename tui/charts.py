@@ -1,11 +1,14 @@
 """Charts where a picture says more than a table: each tool's metric over the grid, and overhead.
 
-Series are told apart by marker and legend as well as colour. Values a runner sent that
-are not numbers (NaN arrives as a string) are left out rather than breaking the plot.
+Series are told apart by marker and legend as well as colour. Values that are not finite
+numbers (a NaN R2 on a constant target) are left out of the plot rather than breaking it;
+the runner pane lists them as ``nan``.
 The plots (and plotext) are created the first time the charts are shown, not at start.
 """
 
 from __future__ import annotations
+
+import math
 
 from mlops_compare.results import RunRecord
 from mlops_compare.tui.sanitize import clean
@@ -16,7 +19,9 @@ MARKERS = ("●", "x", "+", "o", "*", "#")
 
 
 def _number(value) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 class ChartsView(Container):

@@ -37,14 +37,6 @@ WIDE = (120, 36)  # columns, rows from which the panes sit side by side under th
 VIEW_CLASSES = ("-view-scores", "-view-runner", "-view-charts")
 
 
-class KeyBar(Footer):
-    """The footer, drawn in the first frame (Textual's waits for a binding update, one refresh later)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.set_reactive(Footer._bindings_ready, True)
-
-
 def dom_id(tool: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", tool)
 
@@ -99,7 +91,12 @@ class MainScreen(Screen):
             # hidden at first on a compact screen: mounted just after the first frame, which then comes sooner
             yield runs if self._wide(self.app.size) else Lazy(runs)
             yield ChartsView(id="charts-area")
-        yield KeyBar(compact=True)
+        footer = Footer(compact=True)
+        # Textual's footer shows no keys until it hears of a bindings update, which comes a frame
+        # after mounting, behind the runner panes (~150 ms at 80x24). Told through its public
+        # handler now, before it is mounted, it composes its keys into the first frame.
+        footer.bindings_changed(self)
+        yield footer
 
     def on_mount(self) -> None:
         self.query_one(CheckpointTable).focus()
@@ -259,10 +256,8 @@ class MainScreen(Screen):
 
         self._with_pane(tool, action)
 
-    def run_finished(self, tool: str, record, late_events: list) -> None:
+    def run_finished(self, tool: str, record) -> None:
         def action(pane: RunnerPane) -> None:
-            if late_events:  # whatever arrived since the last flush comes before the final status
-                pane.apply(late_events)
             pane.finish(record)
             self.refresh_charts()
 

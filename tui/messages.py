@@ -7,12 +7,15 @@ printing 20,000 lines a second costs the UI a dozen messages a second, not 20,00
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from mlops_compare.results import RunRecord
 from mlops_compare.summary import Summary
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from mlops_compare.evidence import Evidence
 
 
 @dataclass
@@ -42,9 +45,10 @@ class ScoresComputed(Message):
 
 @dataclass
 class StoredResultsLoaded(Message):
-    """The last stored record per tool, read from the results store at start."""
+    """The results store, read at start: per tool its newest record (``evidence.records``, shown
+    in the panes) and per check the newest run in which it ran (the measured ratings)."""
 
-    records: dict[str, RunRecord] = field(default_factory=dict)
+    evidence: Evidence
 
 
 @dataclass
@@ -59,7 +63,7 @@ class RunStarted(Message):
 
 @dataclass
 class EventsArrived(Message):
-    """Every event one runner sent since the previous flush, in order."""
+    """Every event one runner sent since the previous flush, in order; all of a run's come before its `RunFinished`."""
 
     tool: str
     events: list[dict[str, Any]]
@@ -75,6 +79,6 @@ class RunFinished(Message):
 
 @dataclass
 class ProfilesRanked(Message):
-    """Every profile scored (`verdict.all_profiles` with the session's unsaved edits applied)."""
+    """Every profile scored (`summary.all_profiles` with the session's unsaved edits applied)."""
 
     ranking: dict[str, Any]

@@ -1,6 +1,6 @@
 """Every profile side by side (``P``): each tool's score and rank per profile, and the Borda compromise.
 
-The numbers are `verdict.all_profiles` for the criteria with the session's unsaved weight
+The numbers are `summary.all_profiles` for the criteria with the session's unsaved weight
 edits applied (marked ``*``), and the same evidence the scoreboard uses, so the current
 profile's row equals the scoreboard. Scoring every profile (with P(first), numpy) runs in
 a worker; the result arrives as a `ProfilesRanked` message.
@@ -101,9 +101,9 @@ class ProfilesScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="profiles", exit_on_error=False)
     def _rank(self, criteria: Criteria, evidence) -> None:
-        from mlops_compare import verdict
+        from mlops_compare.summary import all_profiles
 
-        self.post_message(ProfilesRanked(verdict.all_profiles(criteria, evidence or verdict.Evidence())))
+        self.post_message(ProfilesRanked(all_profiles(criteria, evidence)))
 
     def on_profiles_ranked(self, message: ProfilesRanked) -> None:
         self.ranking = message.ranking

@@ -1,53 +1,45 @@
-"""The relay: a helper process that runs the runners for the TUI and forwards their events in batches.
+"""The relay server: a helper process that runs the runners for the TUI and forwards their events in batches.
 
-``python -m mlops_compare.tui.relay`` is started by the TUI (see `relay_client`) on the
-first run. It drives each runner through the core launcher (`RunnerProcess`, the same
-path as ``mlops-compare run``: own process group, own workspace, record saved to the
-results store) and does the per-line work there: reading the pipes and decoding every
-JSON line. The TUI receives one line per runner every `FLUSH_SECONDS`, so a runner
+``python -m mlops_compare.tui.relay`` is started by the TUI (`relay_client.RelayClient`)
+on the first run; the two speak the messages of `relay_protocol` over the relay's stdin
+and stdout. `RelayServer` drives each runner through the core launcher (`RunnerProcess`,
+the same path as ``mlops-compare run``: own process group, own workspace, record saved to
+the results store) and does the per-line work here: reading the pipes and decoding every
+JSON line. The TUI receives one message per runner every `FLUSH_SECONDS`, so a runner
 printing 20,000 lines a second costs the UI process a few JSON parses a second, on
 another core.
 
-Protocol, JSON lines. TUI to relay (stdin)::
-
-    {"op": "run", "tool": T, "runner": {"name", "module", "attr"}, "request": {...}, "store": DIR|null}
-    {"op": "cancel", "tool": T, "reason": TEXT}
-
 End of stdin (the TUI closed or died) cancels every run, waits for their records to be
-saved and exits. Relay to TUI (stdout)::
-
-    {"op": "started", "tool": T, "pgid": N, "token": RUN_TOKEN}
-    {"op": "events", "tool": T, "items": [...]}   # an event dict, or a str: a log line's text
-    {"op": "finished", "tool": T, "record": {...}}   # the RunRecord without its log
-
-Nothing here imports Textual.
+saved and exits. Nothing here imports Textual.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import copy
 import sys
-from pathlib import Path
 from typing import Any
 
 from mlops_compare import launcher
-from mlops_compare.results import RunRecord
+from mlops_compare.results import ACTIVE, RunRecord
 from mlops_compare.store import Store
+from mlops_compare.tui import relay_protocol as protocol
 
 FLUSH_SECONDS = 0.05
 MAX_LINES = 5_000  # per runner per flush: the TUI's log pane keeps no more than this anyway
 
 
-class Relay:
-    def __init__(self) -> None:
+class RelayServer:
+    """The relay process's side: runs the runners the TUI asks for and reports on them."""
+
+    def __init__(self, out=None) -> None:
         self.processes: dict[str, launcher.RunnerProcess] = {}
         self.tasks: set[asyncio.Task] = set()
         self.pending: dict[str, list[Any]] = {}
-        self.out = sys.stdout.buffer
+        self.out = out if out is not None else sys.stdout.buffer
 
-    def send(self, message: dict[str, Any]) -> None:
-        self.out.write(json.dumps(message).encode() + b"\n")  # ASCII: even a lone surrogate travels safely
+    def send(self, message: protocol.FromRelay) -> None:
+        self.out.write(protocol.encode(message))
         self.out.flush()
 
     def on_event(self, tool: str, event: dict[str, Any]) -> None:
@@ -68,48 +60,52 @@ class Relay:
                     kept.append(item)
                 note = f"[{lines - MAX_LINES:,} lines not shown here; the results store has them all]"
                 items = [note, *kept]
-            self.send({"op": "events", "tool": tool, "items": items})
+            self.send(protocol.Events(tool, items))
 
     async def flusher(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_SECONDS)
             self.flush()
 
-    async def run(self, command: dict[str, Any]) -> None:
-        tool = command["tool"]
-        info = command.get("runner") or {}
-        # the TUI's registry names the module, so both processes agree on what runs
-        request = launcher.RunRequest(tool=tool, module=info.get("module"), **command["request"])
-        if request.workdir is not None:
-            request.workdir = Path(request.workdir)
-        store = Store(command["store"]) if command.get("store") else None
-        process = launcher.RunnerProcess(request, self.on_event, store)
-        self.processes[tool] = process
+    def start(self, command: protocol.Run) -> None:
+        """Register the run at once, so a Cancel read right after it always finds it."""
+        store = Store(command.store) if command.store else None
+        process = launcher.RunnerProcess(command.request(), self.on_event, store)
+        self.processes[command.tool] = process
+        task = asyncio.ensure_future(self.run(process))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def run(self, process: launcher.RunnerProcess) -> None:
+        tool = process.request.tool
         task = asyncio.ensure_future(process.run())
-        while process.pgid is None and not task.done():
-            await asyncio.sleep(0.01)
+        # the launcher says when the runner's process group exists (or that it never will)
+        started = asyncio.ensure_future(process.started.wait())
+        await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
         if process.pgid is not None:
-            self.send({"op": "started", "tool": tool, "pgid": process.pgid, "token": process.token})
+            self.send(protocol.Started(tool, process.pgid, process.token))
         try:
             record: RunRecord = await task
         except asyncio.CancelledError:
             record = process.record
         except Exception as exc:  # e.g. the store could not write the record: still a result, never a hang
             record = process.record
-            if record.status in ("idle", "starting", "running"):
+            if record.status in ACTIVE:
                 record.status = "error"
             note = f"not saved to the results store: {type(exc).__name__}: {exc}"
             record.reason = f"{record.reason}; {note}" if record.reason else note
-        self.processes.pop(tool, None)
+        if self.processes.get(tool) is process:
+            del self.processes[tool]
         self.flush()  # every event before the final record
-        data = record.to_dict()
-        data["log"] = []
-        self.send({"op": "finished", "tool": tool, "record": data})
+        light = copy.copy(record)
+        light.log = []  # the TUI shows the log from the events; the store has all of it
+        self.send(protocol.Finished(tool, light))
 
-    def cancel(self, tool: str, reason: str) -> None:
-        process = self.processes.get(tool)
+    def cancel(self, command: protocol.Cancel) -> None:
+        process = self.processes.get(command.tool)
         if process is not None:
-            process.cancel(reason)  # before the process exists, the launcher does not start it
+            process.cancel(command.reason)  # before the process exists, the launcher does not start it
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
@@ -117,15 +113,17 @@ class Relay:
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
         flusher = asyncio.ensure_future(self.flusher())
         while line := await reader.readline():
-            command = json.loads(line)
-            if command.get("op") == "run":
-                task = asyncio.ensure_future(self.run(command))
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
-            elif command.get("op") == "cancel":
-                self.cancel(command["tool"], command.get("reason") or "cancelled by the user")
+            try:
+                command = protocol.decode(line)
+            except protocol.ProtocolError as exc:  # a bug on the TUI's side: said on stderr, not fatal
+                print(f"relay: {exc}", file=sys.stderr, flush=True)
+                continue
+            if isinstance(command, protocol.Run):
+                self.start(command)
+            elif isinstance(command, protocol.Cancel):
+                self.cancel(command)
         for tool in list(self.processes):  # the TUI is gone: stop everything, keep the records
-            self.cancel(tool, "mlops-compare was closed")
+            self.cancel(protocol.Cancel(tool, "mlops-compare was closed"))
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=launcher.KILL_GRACE * 2 + 5)
         flusher.cancel()
@@ -133,9 +131,9 @@ class Relay:
 
 
 def main() -> int:
-    relay = Relay()
+    server = RelayServer()
     try:
-        asyncio.run(relay.serve())
+        asyncio.run(server.serve())
     except (BrokenPipeError, KeyboardInterrupt):
         pass
     finally:

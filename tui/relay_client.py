@@ -1,40 +1,41 @@
-"""The TUI's side of the relay: start it, send it runs and cancels, turn its batches into events.
+"""The relay client: the TUI's side of the relay. It starts the relay, sends it runs and cancels, and turns its messages into events.
 
-`relay_starter` is the default starter of the app (see `runs`): each run is a `RelayRun`
-handle, awaited in the UI loop while the relay process (`mlops_compare.tui.relay`) does
-the work. The relay reports every runner's process group as it starts, so the TUI can
-kill those groups itself on exit even if the relay is gone (`kill_all`).
+`relay_starter` is the default starter of the app (see `runs`): it makes each run's
+request with the core run plan (`mlops_compare.plan`, the same as ``mlops-compare run``:
+data paths relative to the criteria file, the tool's interpreter, the runner module) and
+returns a `RelayRun` handle, awaited in the UI loop while the relay process
+(`mlops_compare.tui.relay`) does the work. The relay reports every runner's process
+group and run token as it starts, so the TUI can kill what is left itself on exit even
+if the relay is gone (`kill_all`); a finished run's group and token are forgotten.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from mlops_compare.criteria import Criteria
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
+from mlops_compare.tui import relay_protocol as protocol
 
-_LIVE: set[Relay] = set()
+_LIVE: set[RelayClient] = set()
 
 
-class Relay:
+class RelayClient:
     """One relay process per app, started on the first run."""
 
-    def __init__(self, store: Store | None, workdir: Path | None = None):
+    def __init__(self, store: Store | None):
         self.store = store
-        self.workdir = workdir
         self.proc: asyncio.subprocess.Process | None = None
         self.runs: dict[str, RelayRun] = {}
-        self.pgids: set[int] = set()
-        self.tokens: set[str] = set()  # run tokens: reach processes that left their group
+        self.pgids: set[int] = set()  # process groups of runs not finished yet
+        self.tokens: set[str] = set()  # their run tokens: reach processes that left their group
         self._starting: asyncio.Lock | None = None
         self._stderr = tempfile.TemporaryFile()
 
@@ -57,37 +58,50 @@ class Relay:
             _LIVE.add(self)
             asyncio.ensure_future(self._read(self.proc))
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: protocol.ToRelay) -> None:
         if self.proc is None or self.proc.stdin is None or self.proc.returncode is not None:
             return
         with contextlib.suppress(ConnectionError):
-            self.proc.stdin.write((json.dumps(message) + "\n").encode())
+            self.proc.stdin.write(protocol.encode(message))
             await self.proc.stdin.drain()
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
         while line := await proc.stdout.readline():
-            message = json.loads(line)
-            run = self.runs.get(message.get("tool", ""))
+            try:
+                message = protocol.decode(line)
+            except protocol.ProtocolError:
+                continue  # not ours (a stray print in the relay): the runs go on
+            run = self.runs.get(message.tool)
             if run is None:
                 continue
-            op = message.get("op")
-            if op == "events":
-                run.on_event(run.tool, message["items"])  # the whole batch at once
-            elif op == "started":
-                run.pgid = message["pgid"]
-                self.pgids.add(run.pgid)
-                self.tokens.add(message.get("token", ""))
-            elif op == "finished":
-                self.pgids.discard(run.pgid or 0)
-                run.done(RunRecord.from_dict(message["record"]))
+            if isinstance(message, protocol.Events):
+                run.on_event(run.tool, message.items)  # the whole batch at once
+            elif isinstance(message, protocol.Started):
+                run.pgid, run.token = message.pgid, message.token
+                self.pgids.add(message.pgid)
+                self.tokens.add(message.token)
+            elif isinstance(message, protocol.Finished):
+                self.forget(run)
+                run.done(message.record)
         await proc.wait()
         self._stderr.seek(0)
         tail = self._stderr.read().decode(errors="replace").strip().splitlines()[-1:] or [""]
         reason = f"the relay process ended (exit code {proc.returncode}) {tail[0]}".strip()
         for run in list(self.runs.values()):
-            run.done(RunRecord(tool=run.tool, status="error", reason=reason))
+            record = RunRecord(tool=run.tool)
+            record.start()
+            record.status, record.reason = "error", reason
+            if self.store is not None:  # the relay could not save it: a result all the same
+                with contextlib.suppress(OSError):
+                    self.store.save(record)
+            run.done(record)
         self.kill()
+
+    def forget(self, run: RelayRun) -> None:
+        """A finished run's process group and token are gone: no need to look for them on exit."""
+        self.pgids.discard(run.pgid or 0)
+        self.tokens.discard(run.token or "")
 
     def kill(self) -> None:
         """Kill every runner group the relay reported, then the relay (no waiting: used on exit)."""
@@ -95,11 +109,12 @@ class Relay:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
         self.pgids.clear()
-        from mlops_compare.launcher import sweep
+        if self.tokens:
+            from mlops_compare.launcher import sweep
 
-        for token in filter(None, self.tokens):
-            sweep(token)
-        self.tokens.clear()
+            for token in self.tokens:
+                sweep(token)
+            self.tokens.clear()
         if self.proc is not None and self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -109,55 +124,60 @@ class Relay:
 class RelayRun:
     """A run handle (see `runs.RunHandle`) whose runner lives in the relay."""
 
-    def __init__(self, relay: Relay, tool: str, command: dict[str, Any], on_event):
-        self.relay, self.tool, self.command, self.on_event = relay, tool, command, on_event
+    def __init__(self, relay: RelayClient, command: protocol.Run, on_event):
+        self.relay, self.tool, self.command, self.on_event = relay, command.tool, command, on_event
         self.pgid: int | None = None
+        self.token: str | None = None
         self._result: asyncio.Future[RunRecord] | None = None
+        self._sent = False  # the Run message is on its way: a Cancel sent now comes after it
+        self._cancel: str | None = None  # cancelled before that: sent right after it
 
     async def run(self) -> RunRecord:
         self._result = asyncio.get_running_loop().create_future()
         self.relay.runs[self.tool] = self
         try:
             await self.relay.ensure()
-            await self.relay.send(self.command)
+            await self._send(self.command)
+            if self._cancel is not None:  # the relay's launcher then ends it without starting it
+                await self._send(protocol.Cancel(self.tool, self._cancel))
             return await self._result
         except asyncio.CancelledError:
-            await asyncio.shield(self.relay.send({"op": "cancel", "tool": self.tool, "reason": "cancelled"}))
+            await asyncio.shield(self._send(protocol.Cancel(self.tool, self._cancel or "cancelled")))
             raise
         finally:
             if self.relay.runs.get(self.tool) is self:
                 del self.relay.runs[self.tool]
+
+    async def _send(self, message: protocol.ToRelay) -> None:
+        if isinstance(message, protocol.Run):
+            self._sent = True
+        await self.relay.send(message)
 
     def done(self, record: RunRecord) -> None:
         if self._result is not None and not self._result.done():
             self._result.set_result(record)
 
     def cancel(self, reason: str = "cancelled by the user") -> None:
-        asyncio.ensure_future(self.relay.send({"op": "cancel", "tool": self.tool, "reason": reason}))
+        if self._cancel is None:
+            self._cancel = reason
+        if self._sent:
+            asyncio.ensure_future(self.relay.send(protocol.Cancel(self.tool, reason)))
 
 
 def relay_starter(store: Store | None, workdir: Path | None = None):
-    """The real thing: each run is a runner process started by the core launcher, in the relay."""
-    relay = Relay(store, workdir)
+    """The real thing: each run is a runner process started by the core launcher, in the relay.
+
+    The request comes from the core run plan; a bad choice (a data file that is not there)
+    raises its `UserError` here, which the run manager turns into a stored "error" record.
+    """
+    relay = RelayClient(store)
 
     def start(tool: str, criteria: Criteria, on_event) -> RelayRun:
-        from mlops_compare import registry
+        from mlops_compare.plan import Choices, plan
 
-        spec = criteria.tools.get(tool)
-        info = registry.available().get(tool)
-        command = {
-            "op": "run",
-            "tool": tool,
-            "runner": {"name": info.name, "module": info.module, "attr": info.attr} if info else None,
-            "request": {
-                "exam": criteria.exam.to_dict(),
-                "python": (spec.python if spec is not None else "") or sys.executable,
-                "timeout": criteria.exam.timeout,
-                "workdir": str(workdir) if workdir is not None else None,
-            },
-            "store": str(store.root) if store is not None else None,
-        }
-        return RelayRun(relay, tool, command, on_event)
+        [request] = plan(criteria, Choices(tools=(tool,), workdir=workdir))
+        command = protocol.Run.of(request, store.root if store is not None else None)
+        return RelayRun(relay, command, on_event)
 
     start.relay = relay  # type: ignore[attr-defined]
     return start

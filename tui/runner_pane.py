@@ -1,7 +1,7 @@
 """One runner's pane: status, checks (pass/partial/fail/skip with seconds), metrics and log tail.
 
 The pane folds batches of events into its own `RunRecord` (without the log: log lines go
-straight to a bounded `Log` widget; the full log is in the results store). Everything a
+straight to a bounded `RunLog` widget; the full log is in the results store). Everything a
 runner sends is shown through `sanitize`, so markup, escape sequences and huge lines are
 displayed as inert text.
 """
@@ -15,29 +15,22 @@ from typing import Any
 from mlops_compare import events as event_schema
 from mlops_compare.results import RunRecord
 from mlops_compare.tui import status
+from mlops_compare.tui.run_log import RunLog
 from mlops_compare.tui.sanitize import clean, literal_block
 from mlops_compare.tui.textline import TextLine
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Log
+from textual.widgets import DataTable
 
 MAX_LOG = 5_000
 METRICS = ("alpha", "l1_ratio", "rmse", "mae", "r2")
 STATE_CLASSES = tuple(f"-{state}" for state in status.RUN)
 
 
-class RunLog(Log):
-    """A `Log` for cleaned lines: its width is measured with len() (clean lines have no tabs or
-    controls), in the UI thread, instead of a thread per write measuring every line's cells."""
-
-    def _update_size(self, updates: int, lines: list[str]) -> None:
-        if lines:
-            self._update_maximum_width(updates, max(map(len, lines)))
-
-
 def _metric(value: Any, digits: int) -> Text:
+    # a NaN metric (R2 on a constant target) is a float too: shown as "nan", like the store says
     text = f"{value:.{digits}f}" if isinstance(value, int | float) else clean(str(value), 12)
     return Text(text, justify="right")
 
@@ -76,8 +69,8 @@ class RunnerPane(Vertical):
             checks.add_column("Check", key="id", width=15)
             checks.add_column("Status", key="status", width=9)
             checks.add_column("s", key="seconds", width=6)
-            for check_id in event_schema.CHECK_IDS:
-                checks.add_row(check_id, status.check_cell(None), "", key=check_id)
+            for check in event_schema.CHECKS:
+                checks.add_row(check.id, status.check_cell(None), "", key=check.id)
             yield checks
             # no cell padding: right-aligned numbers in 36 columns, so four panes fit side by side at 160
             metrics = DataTable(classes="metrics", cursor_type="row", zebra_stripes=False, cell_padding=0)
@@ -92,7 +85,7 @@ class RunnerPane(Vertical):
     def load_stored(self, record: RunRecord) -> None:
         """Show the last stored result (marked with its date) before anything runs."""
         self._reset(record, stored=True)
-        self.query_one(Log).write_lines([clean(line) for line in record.log[-MAX_LOG:]])
+        self.query_one(RunLog).write_lines([clean(line) for line in record.log[-MAX_LOG:]])
         self.record = self._without_log(record)
         self._show_record()
 
@@ -110,7 +103,8 @@ class RunnerPane(Vertical):
 
     def apply(self, batch: list[dict[str, Any] | str]) -> None:
         """Fold a batch of events: one table refresh and one log write per batch."""
-        if self.record is None or self.stored:
+        if self.record is None or self.stored or self.record.finished:
+            # a new run's first events (the final record of the last one is never folded into)
             self._reset(RunRecord(tool=self.tool, status="starting"), stored=False)
         record = self.record
         lines: list[str] = []
@@ -128,7 +122,7 @@ class RunnerPane(Vertical):
                 lines.append(f"[unreadable event: {event!r}]")
             checks_changed |= event.get("type") == "check"
         if lines:
-            self.query_one(Log).write_lines([clean(str(line)) for line in lines[-MAX_LOG:]])
+            self.query_one(RunLog).write_lines([clean(str(line)) for line in lines[-MAX_LOG:]])
         if checks_changed:
             self._show_checks(follow=True)
         if record.metrics and len(record.metrics) != self._metrics_shown:
@@ -150,7 +144,7 @@ class RunnerPane(Vertical):
 
     def _reset(self, record: RunRecord, stored: bool) -> None:
         self.record, self.stored, self.queued = record, stored, False
-        self.query_one(Log).clear()
+        self.query_one(RunLog).clear()
         self.query_one(".metrics", DataTable).clear()
         self._metrics_shown = 0
         self._show_checks()
@@ -181,7 +175,8 @@ class RunnerPane(Vertical):
         check = (self.record.checks if self.record else {}).get(check_id)
         widget = self.query_one(".evidence", TextLine)
         if not check:
-            widget.show(Text(f"{check_id}: not run", style="dim"))
+            title = event_schema.CHECKS_BY_ID[check_id].title
+            widget.show(Text(f"{check_id}: {title}: not run", style="dim"))
             return
         text = Text(f"{check_id}: ", style="bold")
         text.append_text(literal_block(str(check.get("evidence") or "")))

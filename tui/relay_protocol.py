@@ -1,0 +1,138 @@
+"""The relay protocol: the messages between the TUI and its relay process, one JSON line each.
+
+The TUI's side (`relay_client.RelayClient`) writes to the relay's stdin::
+
+    Run      start a runner: the fields of the `RunRequest` the run plan made, and the store
+    Cancel   stop the tool's run (before it starts, too), with the reason to record
+
+and the relay (`relay.RelayServer`) answers on its stdout::
+
+    Started  the runner's process exists: its process group and run token, so the TUI can
+             kill what the run left behind even when the relay is gone
+    Events   everything one runner sent since the previous flush, in order: an event dict,
+             or a str (a log line's text, which is cheaper to forward)
+    Finished the run ended; its record as saved to the results store, without the log
+
+End of stdin (the TUI closed or died) tells the relay to cancel every run, wait for their
+records to be saved and exit. Lines are strict JSON in ASCII: a lone surrogate from a
+runner's output travels safely, and NaN or infinity travel as "nan"/"inf" (as in the
+runner event schema) and come back as floats. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+from mlops_compare import events
+from mlops_compare.launcher import RunRequest
+from mlops_compare.results import RunRecord
+
+
+class ProtocolError(ValueError):
+    """A line that is not a message of this protocol."""
+
+
+@dataclass(frozen=True)
+class Run:
+    op: ClassVar[str] = "run"
+    tool: str
+    exam: dict[str, Any]
+    python: str
+    timeout: float | None
+    workdir: str | None
+    module: str | None
+    env: dict[str, str] | None = None
+    store: str | None = None  # the results store's folder; None: the record is not saved
+
+    @classmethod
+    def of(cls, request: RunRequest, store: Path | str | None) -> Run:
+        workdir = str(request.workdir) if request.workdir is not None else None
+        return cls(
+            request.tool,
+            request.exam,
+            request.python,
+            request.timeout,
+            workdir,
+            request.module,
+            request.env,
+            str(store) if store is not None else None,
+        )
+
+    def request(self) -> RunRequest:
+        workdir = Path(self.workdir) if self.workdir is not None else None
+        return RunRequest(self.tool, self.exam, self.python, self.timeout, workdir, self.env, self.module)
+
+
+@dataclass(frozen=True)
+class Cancel:
+    op: ClassVar[str] = "cancel"
+    tool: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Started:
+    op: ClassVar[str] = "started"
+    tool: str
+    pgid: int
+    token: str
+
+
+@dataclass(frozen=True)
+class Events:
+    op: ClassVar[str] = "events"
+    tool: str
+    items: list[dict[str, Any] | str]
+
+
+@dataclass(frozen=True)
+class Finished:
+    op: ClassVar[str] = "finished"
+    tool: str
+    record: RunRecord
+
+
+ToRelay = Run | Cancel
+FromRelay = Started | Events | Finished
+Message = ToRelay | FromRelay
+MESSAGES: dict[str, type] = {kind.op: kind for kind in (Run, Cancel, Started, Events, Finished)}
+
+
+def encode(message: Message) -> bytes:
+    """One message as one line (newline included)."""
+    data: dict[str, Any] = {"op": message.op}
+    for field in fields(message):
+        value = getattr(message, field.name)
+        data[field.name] = value.to_dict() if isinstance(value, RunRecord) else value
+    return (json.dumps(events.jsonable(data), allow_nan=False) + "\n").encode()
+
+
+def decode(line: bytes | str) -> Message:
+    """The message on *line*; raises ProtocolError for anything else."""
+    try:
+        data = json.loads(line)
+    except ValueError as exc:
+        raise ProtocolError(f"not JSON: {exc}") from None
+    op = data.get("op") if isinstance(data, dict) else None
+    kind = MESSAGES.get(op) if isinstance(op, str) else None
+    if kind is None:
+        raise ProtocolError(f"not a relay message: {str(line)[:80]!r}")
+    values = {f.name: data[f.name] for f in fields(kind) if f.name in data}
+    try:
+        if kind is Finished:
+            values["record"] = RunRecord.from_dict(values["record"])
+        elif kind is Events:
+            values["items"] = [_number_fields(item) for item in values["items"]]
+        return kind(**values)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProtocolError(f"bad {kind.op} message: {exc}") from None
+
+
+def _number_fields(item: Any) -> Any:
+    # metric values arrive as floats from the launcher; JSON carried NaN as "nan"
+    if isinstance(item, dict) and item.get("type") == "metric":
+        return {**item, **{k: events.number(item[k]) for k in events.METRIC_FIELDS if k in item}}
+    return item
