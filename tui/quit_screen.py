@@ -24,7 +24,7 @@ class QuitScreen(ModalScreen[bool]):
         runs = ", ".join(self.active)
         with Vertical(id="quit-dialog", classes="dialog"):
             yield Static(literal(f"{len(self.active)} run(s) still active: {runs}."))
-            yield Static("Quit and stop them? They end as cancelled in the results store. (y / n)")
+            yield Static("Quit and stop them? They are stored as cancelled. (y / n)")
             with Horizontal(classes="buttons"):
                 yield Button("Quit (y)", variant="error", id="quit")
                 yield Button("Stay (n)", variant="primary", id="stay")
