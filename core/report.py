@@ -253,6 +253,7 @@ def _exam_section(evidence: Evidence) -> list[str]:
             ["tool", "grid seconds", "overhead vs plain", "run as", "lines added", "tool files", "disk used"], rows
         )
     )
+    out += _hpc_section(evidence)
     out += ["", "### Evidence per check", ""]
     rows = []
     for tool, found in evidence.tools.items():
@@ -280,6 +281,34 @@ def _exam_section(evidence: Evidence) -> list[str]:
     out.append(md_table(["tool", "reproduce", "run", "evidence"], rows))
     out.append("")
     return out
+
+
+def _hpc_section(evidence: Evidence) -> list[str]:
+    """What each tool needed to run the grid on Slurm (the `hpc` check), when it was measured."""
+    rows = []
+    for tool, found in evidence.tools.items():
+        n = _numbers(found, "hpc")
+        if not n:
+            continue
+        routes = range(1, int(n.get("routes", 0)) + 1)
+        failed = [f"{n.get(f'route{i}', '?')}: {n[f'route{i}_error']}" for i in routes if f"route{i}_error" in n]
+        rows.append(
+            [
+                tool,
+                found.checks["hpc"].status,
+                n.get("route") or "-",
+                "yes" if n.get("native") else "no (a wrapper)",
+                f"{n.get('completed', 0)}/{n.get('jobs', 0)}",
+                f"{n.get('queue_seconds_max', 0):g} / {n.get('run_seconds_max', 0):g}",
+                n.get("glue_lines", "-"),
+                "; ".join(failed) or "-",
+            ]
+        )
+    if not rows:
+        return []
+    header = ["tool", "hpc", "route that worked", "tool submits", "jobs done", "max queue / run s", "glue lines"]
+    out = ["", "### On Slurm", "", md_table([*header, "what did not work"], rows), ""]
+    return out + ["What each route had to install and configure is in the hpc row of the evidence below.", ""]
 
 
 def _agreement_section(evidence: Evidence, tools: list[str]) -> list[str]:

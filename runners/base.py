@@ -141,6 +141,10 @@ class Runner(abc.ABC):
     def reproduce(self, ctx: Context) -> Outcome:
         """Re-run one past run from the tool's record alone."""
 
+    @abc.abstractmethod
+    def hpc(self, ctx: Context) -> Outcome:
+        """Run the grid as Slurm jobs through the tool's own route, then a wrapper (runners/slurm_jobs.py)."""
+
     # Checks still being built: only called when their [exam.<key>] table is configured,
     # which criteria.toml cannot do yet; a runner overrides them as they land.
     def remote_storage(self, ctx: Context) -> Outcome:
@@ -148,9 +152,6 @@ class Runner(abc.ABC):
 
     def large_data(self, ctx: Context) -> Outcome:
         return Outcome("skip", f"the {self.name} runner does not measure large data yet")
-
-    def hpc(self, ctx: Context) -> Outcome:
-        return Outcome("skip", f"the {self.name} runner does not measure HPC yet")
 
     # The evidence checks being built (issue "Evidence for every checkpoint"): skip until a
     # runner implements them; then they become abstract like the others.
@@ -268,7 +269,7 @@ class Runner(abc.ABC):
             start = time.perf_counter()
             if check.id not in chosen:
                 outcome = Outcome("skip", "not chosen (--check)")
-            elif check.enabled_by and not ctx.exam.get(check.enabled_by):
+            elif check.enabled_by and ctx.exam.get(check.enabled_by) is None:  # an empty table switches it on
                 outcome = Outcome("skip", f"not configured: add [exam.{check.enabled_by}] to criteria.toml")
             elif blocked and not check.always:
                 outcome = Outcome("skip", blocked)

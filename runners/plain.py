@@ -11,9 +11,10 @@ import pickle
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.context import Context
+from mlops_compare.runners.plain_hpc import HpcCheck
 
 
-class PlainRunner(Runner):
+class PlainRunner(HpcCheck, Runner):
     name = "plain"
     requires = ("sklearn", "pandas")
     install = "pip install scikit-learn pandas"

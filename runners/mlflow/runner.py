@@ -11,11 +11,12 @@ from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.mlflow.data import DataChecks
+from mlops_compare.runners.mlflow.hpc import HpcCheck
 from mlops_compare.runners.mlflow.models import ModelsCheck
 from mlops_compare.runners.mlflow.tracking import EXPERIMENT, MlflowServer, _same
 
 
-class MlflowRunner(ModelsCheck, DataChecks, Runner):
+class MlflowRunner(ModelsCheck, DataChecks, HpcCheck, Runner):
     name = "mlflow"
     requires = ("mlflow",)
     install = "pip install mlflow"

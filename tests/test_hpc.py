@@ -1,0 +1,200 @@
+"""The `hpc` check for real: every runner's grid as Slurm jobs on the session's local Slurm.
+
+Each runner runs only setup + hpc (`"checks": ["hpc"]`) on the small grid; the records must
+name job ids and states, the metrics tracked through each route must equal the plain
+baseline, the native plugins' outcome must be recorded with the tool's own evidence, and no
+job may be left in the queue afterwards, also when a runner is cancelled mid-check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+
+import pytest
+from conftest import SMALL_EXAM
+from mlops_compare import events, slurm
+from mlops_compare.runners import slurm_jobs
+
+TOOLS = ("plain", "dvc", "mlflow", "metaflow")
+EXPECTED = {
+    "plain": "partial",  # hand-written sbatch scripts, results only in the jobs' output
+    "dvc": "pass",  # the stage command through srun: `dvc exp run` and the queue submit the jobs
+    "mlflow": "partial",  # mlflow-slurm fails with MLflow 3; sbatch scripts logging to a server work
+    "metaflow": "pass",  # metaflow-slurm's @slurm over an SSH login node and S3
+}
+JOBS = {"plain": 2, "dvc": 2, "mlflow": 2, "metaflow": 5 + 1}  # metaflow: 5 @slurm steps + 1 allocation
+
+
+def _exam(**hpc) -> dict:
+    exam = {**SMALL_EXAM, "grid": {k: list(v) for k, v in SMALL_EXAM["grid"].items()}}
+    return {**exam, "hpc": hpc, "checks": ["hpc"]}
+
+
+def _queue_empty(cluster, timeout: float = 20.0) -> list[str]:
+    """The jobs still queued after up to *timeout* s (cancelled jobs take KillWait to leave)."""
+    deadline = time.monotonic() + timeout
+    while (left := cluster.jobs()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return left
+
+
+@pytest.fixture(scope="module")
+def hpc_run(slurm_cluster, tmp_path_factory):
+    from mlops_compare.launcher import RunRequest, run_many
+    from mlops_compare.store import Store
+
+    base = tmp_path_factory.mktemp("hpc")
+    seen: dict[str, list] = {}
+    requests = [RunRequest(t, _exam(), timeout=900, env=slurm_cluster.env, workdir=base / "ws") for t in TOOLS]
+    records = asyncio.run(run_many(requests, 2, lambda t, e: seen.setdefault(t, []).append(e), Store(base / "store")))
+    return {r.tool: r for r in records}, seen, base / "store"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tool", TOOLS)
+def test_hpc_check_runs_the_grid_as_slurm_jobs(tool, hpc_run, slurm_cluster):
+    records, seen, _ = hpc_run
+    record = records[tool]
+    hpc = record.checks["hpc"]
+    assert hpc["status"] == EXPECTED[tool], hpc["evidence"]
+    assert record.status == "passed", record.reason
+    numbers = hpc["numbers"]
+    # Job ids and states, per job, from Slurm.
+    ids = numbers["job_ids"].split(",")
+    assert len(ids) == numbers["jobs"] == JOBS[tool] and all(i.isdigit() for i in ids), numbers
+    assert numbers["states"].split(",") == ["COMPLETED"] * JOBS[tool]
+    for job_id in ids:
+        assert f"{job_id} " in hpc["evidence"]  # "<id> <name> COMPLETED (queued q s, ran r s)"
+    assert "queued" in hpc["evidence"] and "ran" in hpc["evidence"]
+    assert numbers["queue_seconds_max"] >= 0 and numbers["run_seconds_max"] > 0
+    # Every route that worked tracked metrics equal to the plain baseline.
+    for i in range(1, numbers["routes"] + 1):
+        if numbers[f"route{i}_ok"]:
+            assert f"route{i}_error" not in numbers
+    assert 0 <= numbers["max_abs_diff"] <= events.AGREEMENT_TOLERANCE
+    assert "shared file system" in hpc["evidence"]
+    # Live progress of the jobs reached the parent.
+    labels = {e["label"] for e in seen[tool] if e["type"] == "progress"}
+    assert any(label.startswith("hpc: ") for label in labels), labels
+
+
+@pytest.mark.slow
+def test_native_plugins_outcomes_are_recorded_with_their_evidence(hpc_run):
+    records, _, _ = hpc_run
+    mlflow = records["mlflow"].checks["hpc"]["numbers"]
+    assert mlflow["route1"].startswith("mlflow-slurm ") and mlflow["route1_native"] == 1
+    assert mlflow["native"] == mlflow["route1_ok"]  # pass exactly when the plugin worked
+    if not mlflow["route1_ok"]:
+        # The tool's own error, e.g. "AttributeError: 'PosixPath' object has no attribute 'python'" (MLflow 3).
+        assert "Error" in mlflow["route1_error"], mlflow
+    assert mlflow["route2_ok"] == 1 and mlflow["route2_native"] == 0 and mlflow["route2_jobs"] == 2
+
+    metaflow = records["metaflow"].checks["hpc"]
+    numbers = metaflow["numbers"]
+    assert numbers["route1"].startswith("metaflow-slurm ") and numbers["route1_ok"] == 1, metaflow["evidence"]
+    assert numbers["route1_jobs"] == 5 and numbers["route2_jobs"] == 1 and numbers["route2_ok"] == 1
+    assert "SSH login node" in metaflow["evidence"] and "slurm-job-id" in metaflow["evidence"]
+
+    dvc = records["dvc"].checks["hpc"]
+    assert dvc["numbers"]["native"] == 1 and dvc["numbers"]["glue_lines"] == 1
+    assert "srun" in dvc["evidence"] and "lock" in dvc["evidence"]
+
+
+@pytest.mark.slow
+def test_no_job_is_left_in_the_queue(hpc_run, slurm_cluster):
+    assert _queue_empty(slurm_cluster) == []
+
+
+@pytest.mark.slow
+def test_a_cancelled_runner_scancels_its_jobs(slurm_cluster, tmp_path):
+    """SIGTERM mid-check (the launcher's cancel): the runner's pending jobs leave the queue."""
+    from mlops_compare.launcher import RunnerProcess, RunRequest
+
+    env = {"SLURM_CONF": str(slurm_cluster.conf)}
+    # A job holding both CPUs keeps the runner's jobs pending until the cancel.
+    blocker = slurm.submit(
+        ["sleep", "300"], name="blocker", chdir=tmp_path, output=tmp_path / "blocker.out", cpus=2, env=env
+    )
+    try:
+
+        async def scenario():
+            runner = RunnerProcess(RunRequest("plain", _exam(), timeout=300, env=env, workdir=tmp_path))
+            task = asyncio.create_task(runner.run())
+            deadline = time.monotonic() + 120
+            pending: list[str] = []
+            while not pending and time.monotonic() < deadline and not task.done():
+                await asyncio.sleep(0.5)
+                listed = await asyncio.to_thread(slurm.listed, env=env)
+                pending = [j.state.job_id for j in listed if j.name == "mlops-compare-plain" and not j.state.finished]
+            assert pending, "the runner's jobs never appeared in the queue"
+            runner.cancel()
+            return await task, pending
+
+        record, pending = asyncio.run(scenario())
+        assert record.status == "cancelled"
+        deadline = time.monotonic() + 20
+        while (left := [i for i in slurm_cluster.jobs() if i in pending]) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert left == [], f"jobs of the cancelled runner still queued: {left}"
+    finally:
+        slurm.cancel(blocker, env=env)
+    assert _queue_empty(slurm_cluster) == []
+
+
+def test_hpc_check_without_slurm_fails_with_the_reason(tmp_path):
+    """No sbatch on PATH: a fail whose evidence says so, not a crash or a hang."""
+    import json
+    import sys
+
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    out = subprocess.run(
+        [sys.executable, "-m", "mlops_compare.runners.plain", "--exam", json.dumps(_exam()), "--workspace", tmp_path],
+        capture_output=True,
+        text=True,
+        env={"PATH": str(empty), "HOME": str(tmp_path)},
+        timeout=120,
+    )
+    checks = [json.loads(line) for line in out.stdout.splitlines() if '"type": "check"' in line]
+    hpc = next(c for c in checks if c["id"] == "hpc")
+    assert hpc["status"] == "fail" and "sbatch is not on PATH" in hpc["evidence"], hpc
+
+
+def test_verdict_rule():
+    native = slurm_jobs.Route("plugin", native=True)
+    wrapper = slurm_jobs.Route("script", native=False)
+    assert slurm_jobs.verdict([native, wrapper]).status == "fail"
+    wrapper.ok = True
+    wrapper.max_abs_diff = 0.0
+    assert slurm_jobs.verdict([native, wrapper]).status == "partial"
+    native.ok = True
+    native.max_abs_diff = 0.0
+    outcome = slurm_jobs.verdict([native, wrapper])
+    assert outcome.status == "pass" and outcome.numbers["native"] == 1
+
+
+def test_listed_finds_a_job_by_its_working_folder(slurm_cluster, tmp_path):
+    env = slurm_cluster.env
+    job_id = slurm.submit(["true"], name="listed-test", chdir=tmp_path, output=tmp_path / "out", env=env)
+    slurm.wait(job_id, 60, poll=0.5, env=env)
+    job = next(j for j in slurm.listed(env=env) if j.state.job_id == job_id)
+    assert job.name == "listed-test" and job.workdir == str(tmp_path) and job.submit is not None
+    assert job.state.state == "COMPLETED"
+
+
+@pytest.mark.slow
+def test_the_report_shows_what_each_tool_needed_on_slurm(hpc_run, tmp_path):
+    import sys
+
+    _, _, store = hpc_run
+    out = tmp_path / "report.md"
+    cmd = [sys.executable, "-m", "mlops_compare", "report", "--store", str(store), "-o", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    text = out.read_text()
+    section = text.split("### On Slurm", 1)[1].split("###", 1)[0]
+    for tool in TOOLS:
+        assert f"| {tool} |" in section
+    assert "mlflow-slurm" in section and "AttributeError" in section or "| mlflow | pass" in section
+    assert "metaflow-slurm" in section
