@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--store", metavar="DIR", default=".mlops-compare", help="results store (default: %(default)s)")
     report.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
+    clean = sub.add_parser("clean", help="remove the data sets the large_data check generated (its cache)")
+    _add_criteria(clean)
+
     tui = sub.add_parser("tui", help="start the terminal UI (the default)")
     _add_criteria(tui)
     tui.add_argument("--profile", metavar="NAME", help="profile to start with")
@@ -216,6 +219,19 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_clean(args) -> int:
+    from mlops_compare import criteria as criteria_mod
+    from mlops_compare import large_data
+    from mlops_compare.plan import exam_for
+
+    settings = exam_for(criteria_mod.load(args.criteria)).get("large_data") or {}
+    folder = Path(settings.get("cache") or large_data.default_cache())
+    files, nbytes = large_data.clean(folder)
+    removed = f"removed {files} generated file(s), {nbytes / 1e6:.1f} MB" if files else "nothing to remove"
+    print(f"{folder}: {removed}")
+    return 0
+
+
 def cmd_tui(args) -> int:
     from importlib.metadata import entry_points
 
@@ -239,6 +255,7 @@ COMMANDS = {
     "profiles": cmd_profiles,
     "run": cmd_run,
     "report": cmd_report,
+    "clean": cmd_clean,
     "tui": cmd_tui,
 }
 

@@ -67,6 +67,10 @@ CHECKS: tuple[Check, ...] = (
     Check("license", "licences of the tool and its dependencies"),
     Check("cost", "the exam ran without a paid service, account or key"),
     Check("remote_storage", "round trip through a shared folder and an S3 endpoint", enabled_by="storage"),
+    # large_data: pass when every size stays within slow_factor x the plain time (or under a
+    # minute) and the memory limit, metrics equal plain's and the bytes come back from the
+    # tool; partial when it breaks at some size or keeps no copy; fail on wrong metrics or
+    # bytes, or failing at the smallest size (runners/scaling.py).
     Check("large_data", "time, memory and disk as the data grows", enabled_by="large_data"),
     Check("hpc", "the grid as Slurm jobs", enabled_by="hpc"),
 )

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mlops_compare import large_data
 from mlops_compare.criteria import WEIGHT_MAX, Criteria, Profile
 from mlops_compare.events import CHECKS, CHECKS_BY_ID
 from mlops_compare.evidence import (
@@ -254,6 +255,13 @@ def _exam_section(evidence: Evidence) -> list[str]:
         )
     )
     out += _hpc_section(evidence)
+    out += large_data.markdown(
+        {
+            t: (f.checks["large_data"].status, _numbers(f, "large_data"))
+            for t, f in evidence.tools.items()
+            if "large_data" in f.checks
+        }
+    )
     out += ["", "### Evidence per check", ""]
     rows = []
     for tool, found in evidence.tools.items():

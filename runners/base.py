@@ -142,6 +142,10 @@ class Runner(abc.ABC):
         """Re-run one past run from the tool's record alone."""
 
     @abc.abstractmethod
+    def large_data(self, ctx: Context) -> Outcome:
+        """Time, memory and disk per data size through the tool versus plain (`runners/scaling.py`)."""
+
+    @abc.abstractmethod
     def hpc(self, ctx: Context) -> Outcome:
         """Run the grid as Slurm jobs through the tool's own route, then a wrapper (runners/slurm_jobs.py)."""
 
@@ -149,9 +153,6 @@ class Runner(abc.ABC):
     # which criteria.toml cannot do yet; a runner overrides them as they land.
     def remote_storage(self, ctx: Context) -> Outcome:
         return Outcome("skip", f"the {self.name} runner does not measure remote storage yet")
-
-    def large_data(self, ctx: Context) -> Outcome:
-        return Outcome("skip", f"the {self.name} runner does not measure large data yet")
 
     # The evidence checks being built (issue "Evidence for every checkpoint"): skip until a
     # runner implements them; then they become abstract like the others.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pickle
 
 from mlops_compare.example import common
+from mlops_compare.runners import scaling
 from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.plain_hpc import HpcCheck
@@ -58,6 +59,9 @@ class PlainRunner(HpcCheck, Runner):
 
     def reproduce(self, ctx: Context) -> Outcome:
         return Outcome("skip", "baseline, no tool: nothing records which parameters and data gave which result")
+
+    def large_data(self, ctx: Context) -> Outcome:
+        return scaling.run_check(ctx, None)  # the baseline every tool's figures are divided by
 
     def overhead(self, ctx: Context) -> Outcome:
         plain = ctx.plain_grid_time("in-process")  # measured once, in Context.prepare

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -45,6 +46,16 @@ def plain_baseline(exam: dict, folder: Path, monkeypatch) -> dict[str, dict[str,
     spec.loader.exec_module(module)
     sys.modules.pop("common", None)
     return {common.point_key(**p): module.train(p["alpha"], p["l1_ratio"]) for p in common.grid_points(exam["grid"])}
+
+
+def without_large_data(text: str) -> str:
+    """Criteria text without its ``[exam.large_data]`` table (the shipped file switches the check on)."""
+    return re.sub(r"(?m)^\[exam\.large_data\]\n(?:[^\[\n].*\n|\n)*", "", text)
+
+
+def without_storage(text: str) -> str:
+    """Criteria text without ``[exam.storage]`` and ``[exam.storage.s3]`` (the shipped file switches remote_storage on)."""
+    return re.sub(r"(?m)^\[exam\.storage(?:\.s3)?\]\n(?:[^\[\n].*\n|\n)*", "", text)
 
 
 @pytest.fixture

@@ -76,6 +76,8 @@ def test_measured_ratings_sources_and_flags_reach_the_report(exam_run, tmp_path)
 @pytest.mark.skipif(not WINE.exists(), reason="../shared/data/wine-quality.csv is not there")
 def test_full_grid_on_the_study_wine_data(tmp_path):
     exam = criteria.load(criteria.SHIPPED).exam.to_dict()
+    exam.pop("large_data", None)  # this test is about the grid; tests/test_large_data.py runs that check
+    exam.pop("storage", None)  # and tests/test_storage.py runs remote_storage
     data = tmp_path / "wine.csv"
     shutil.copy(WINE, data)
     exam.update(data=str(data), target="quality")

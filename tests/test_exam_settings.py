@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import pytest
+from conftest import without_large_data
 from mlops_compare import criteria as criteria_mod
+from mlops_compare import large_data
 from mlops_compare.errors import UserError
 from mlops_compare.plan import Choices, exam_for
 
 
 def _with(criteria_copy, text: str):
-    criteria_copy.write_text(criteria_copy.read_text() + "\n" + text)
+    criteria_copy.write_text(without_large_data(criteria_copy.read_text()) + "\n" + text)
     return criteria_mod.load(criteria_copy)
 
 
 def test_without_the_tables_the_checks_are_not_configured(criteria_copy):
     exam = criteria_mod.load(criteria_copy).exam.to_dict()
-    assert "storage" not in exam and "large_data" not in exam and "hpc" not in exam
+    assert "storage" not in exam and "hpc" not in exam
+    # large_data ships switched on, at the default sizes, with the cache outside any workspace
+    assert exam["large_data"] == {"rows": [10_000, 100_000, 1_000_000], "slow_factor": 10.0, "data": "", "cache": ""}
+    planned = exam_for(criteria_mod.load(criteria_copy), Choices())["large_data"]["cache"]
+    assert planned == str(large_data.default_cache()) and planned.endswith("mlops-compare/large-data")
+    text = criteria_copy.read_text()
+    criteria_copy.write_text(text[: text.index("[exam.large_data]")])  # deleting the table switches it off
+    assert "large_data" not in exam_for(criteria_mod.load(criteria_copy), Choices())
 
 
 def test_tables_reach_the_runner_with_defaults_and_resolved_paths(criteria_copy, tmp_path):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from conftest import without_large_data
 from mlops_compare import events
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
@@ -90,8 +90,9 @@ class ReplayStarter:
 
 
 def criteria_copy(folder: Path) -> Path:
+    """The shipped criteria without ``[exam.large_data]``: a real run from the TUI stays seconds long."""
     path = folder / "criteria.toml"
-    shutil.copy(SHIPPED, path)
+    path.write_text(without_large_data(SHIPPED.read_text()))
     return path
 
 

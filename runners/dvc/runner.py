@@ -14,6 +14,7 @@ from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.context import CommandError, Context
 from mlops_compare.runners.dvc.data import DataChecks
 from mlops_compare.runners.dvc.hpc import HpcCheck
+from mlops_compare.runners.dvc.large_data import LargeDataCheck
 from mlops_compare.runners.dvc.models import ModelsCheck
 from mlops_compare.runners.dvc.repo import (
     EXP_SHOW_TIMEOUT,
@@ -28,7 +29,7 @@ from mlops_compare.runners.dvc.repo import (
 )
 
 
-class DvcRunner(ModelsCheck, DataChecks, HpcCheck, Runner):
+class DvcRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, Runner):
     name = "dvc"
     requires = ("dvc",)
     install = "pip install dvc"

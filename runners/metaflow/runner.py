@@ -13,10 +13,11 @@ from mlops_compare.runners.context import Context
 from mlops_compare.runners.metaflow.data import DataChecks
 from mlops_compare.runners.metaflow.flows import FLOW, MAX_WORKERS, _floats
 from mlops_compare.runners.metaflow.hpc import HpcCheck
+from mlops_compare.runners.metaflow.large_data import LargeDataCheck
 from mlops_compare.runners.metaflow.models import ModelsCheck
 
 
-class MetaflowRunner(ModelsCheck, DataChecks, HpcCheck, Runner):
+class MetaflowRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, Runner):
     name = "metaflow"
     requires = ("metaflow",)
     install = "pip install metaflow"

@@ -12,11 +12,12 @@ from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.mlflow.data import DataChecks
 from mlops_compare.runners.mlflow.hpc import HpcCheck
+from mlops_compare.runners.mlflow.large_data import LargeDataCheck
 from mlops_compare.runners.mlflow.models import ModelsCheck
 from mlops_compare.runners.mlflow.tracking import EXPERIMENT, MlflowServer, _same
 
 
-class MlflowRunner(ModelsCheck, DataChecks, HpcCheck, Runner):
+class MlflowRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, Runner):
     name = "mlflow"
     requires = ("mlflow",)
     install = "pip install mlflow"
