@@ -183,3 +183,27 @@ def test_the_chart_draws_log_log_curves_with_the_thresholds():
     for label in ("10x plain", "memory limit", "10k", "1M", "mlflow breaks at 1M", "1 GB", "100 s"):
         assert label in text, label
     assert scale_chart.draw(plt, {"plain": RunRecord("plain")}).empty
+
+
+async def test_the_charts_view_adds_the_scale_chart_once_a_run_measured_it():
+    from mlops_compare.results import RunRecord
+    from mlops_compare.tui.charts import ChartsView
+    from textual.app import App
+
+    class Host(App):
+        def compose(self):
+            yield ChartsView()
+
+    numbers = {"10000:tool_s": 2.0, "10000:plain_s": 1.0, "10000:tool_rss": 2e8, "100000:tool_s": 3.0}
+    numbers.update({"100000:plain_s": 1.5, "100000:tool_rss": 3e8, "slow_factor": 10.0, "breaks_at": 0})
+    measured = RunRecord("dvc", "passed", checks={"large_data": {"status": "pass", "numbers": numbers}})
+    async with Host().run_test(size=(160, 48)) as pilot:
+        view = pilot.app.query_one(ChartsView)
+        view.show({"plain": RunRecord("plain", "passed")})
+        await pilot.pause()
+        assert not view.query(".scale-chart")  # nothing measured: the charts stay as they were
+        view.show({"dvc": measured})
+        for _ in range(3):
+            await pilot.pause()
+        assert len(view.query(".scale-chart")) == 1
+        assert "none breaks" in str(view.query_one(".scale-chart").render())

@@ -52,6 +52,22 @@ class ChartsView(Container):
         if self._plots():
             self._metric_chart()
             self._overhead_chart()
+            self._scale_chart()
+
+    def _scale_chart(self) -> None:
+        """The large-data curves (`tui/scale_chart.py`), mounted once a run has measured them."""
+        from mlops_compare.tui import scale_chart
+
+        if not self.query(".scale-chart"):
+            if not scale_chart.series(self.records).empty:
+                from textual_plotext import PlotextPlot
+
+                self.mount(PlotextPlot(classes="scale-chart"))
+                self.call_after_refresh(self.show, self.records)
+            return
+        widget = self.query_one(".scale-chart")
+        scale_chart.draw(widget.plt, self.records)
+        widget.refresh()
 
     def _metric_chart(self) -> None:
         widget = self.query_one(".metric-chart")
