@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from mlops_compare import __version__
+from mlops_compare import __version__, executors
 from mlops_compare.errors import EXIT_USER_ERROR, UserError
 
 UI_GROUP = "mlops_compare.ui"
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--tool", action="append", default=[], metavar="NAME", help="runner to run (repeatable; default all)"
     )
-    run.add_argument("--jobs", type=int, default=2, metavar="N", help="runners at once (default: %(default)s)")
+    run.add_argument("--jobs", type=int, metavar="N", help="runners at once (default: 2; with Slurm: all)")
     run.add_argument("--timeout", type=float, metavar="S", help="seconds per runner (default: exam.timeout)")
     run.add_argument("--data", metavar="CSV", help="data set: a CSV path or sklearn:NAME (default: exam.data)")
     run.add_argument("--target", metavar="COLUMN", help="target column (default: exam.target)")
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--store", metavar="DIR", default=".mlops-compare", help="results store (default: %(default)s)")
     run.add_argument("--workdir", metavar="DIR", help="where runner workspaces go (default: the system temp dir)")
     run.add_argument("--json", action="store_true", help="print every event as JSON lines instead of progress")
+    executors.add_run_arguments(run)
 
     report = sub.add_parser("report", help="write the decision report (markdown) from stored results")
     _add_criteria(report)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_compare import criteria as criteria_mod
+from mlops_compare import executors
 from mlops_compare.errors import UserError
 from mlops_compare.events import CHECK_IDS, jsonable
 from mlops_compare.launcher import RunnerProcess, RunRequest, run_many
@@ -26,7 +27,7 @@ MARK = {"pass": "PASS", "partial": "part", "fail": "FAIL", "skip": "skip"}
 
 
 def requests_from(args, criteria) -> list[RunRequest]:
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise UserError("--jobs must be at least 1")
     choices = Choices(
         tools=tuple(args.tool),
@@ -63,8 +64,16 @@ def exit_code(records: list[RunRecord]) -> int:
 
 def run(args) -> int:
     criteria = criteria_mod.load(args.criteria)
-    requests = requests_from(args, criteria)
     store = Store(args.store)
+    attached = None  # the state file of a detached Slurm run being followed again
+    if getattr(args, "attach", None) is not None:
+        attached, requests, executor = executors.attach(store, args.attach)
+    else:
+        requests = requests_from(args, criteria)
+        executor = executors.from_args(args, criteria, store, max((r.timeout or 0 for r in requests), default=None))
+        if getattr(args, "detach", False):
+            return _detach(executor, requests, store, args)
+    jobs = executor.jobs(args.jobs, len(requests))
     if args.json:
         on_event = _json_printer
         progress = None
@@ -77,16 +86,49 @@ def run(args) -> int:
     try:
         if progress is not None:
             with progress:
-                records = asyncio.run(run_many(requests, args.jobs, on_event, store, on_start=progress.on_start))
+                records = asyncio.run(
+                    run_many(requests, jobs, on_event, store, on_start=progress.on_start, factory=executor.process)
+                )
         else:
-            records = asyncio.run(run_many(requests, args.jobs, on_event, store))
+            records = asyncio.run(run_many(requests, jobs, on_event, store, factory=executor.process))
     except KeyboardInterrupt:
-        print("cancelled: every runner's process group was killed", file=sys.stderr)
+        what = "Slurm job was cancelled (scancel)" if executor.name == "slurm" else "runner's process group was killed"
+        print(f"cancelled: every {what}", file=sys.stderr)
+        if attached is not None:
+            attached.unlink(missing_ok=True)
         return 130
+    if attached is not None:  # every record is stored: the detached run is collected
+        attached.unlink(missing_ok=True)
     out = sys.stderr if args.json else sys.stdout
     print(summary_table(records), file=out)
     print(f"results stored in {store.runs}", file=out)
     return exit_code(records)
+
+
+def _detach(executor, requests, store: Store, args) -> int:
+    import shlex
+
+    path, jobs = executors.detach(executor, requests, store)
+    attach = ["mlops-compare", "run", "--attach", executor.run_id]
+    attach += ["--store", args.store] if args.store != ".mlops-compare" else []
+    if args.json:
+        jobs_out = {job.request.tool: job.job_id or {"error": job.record.reason} for job in jobs}
+        print(json.dumps({"run": executor.run_id, "jobs": jobs_out, "attach": shlex.join(attach)}))
+    else:
+        for job in jobs:
+            print(
+                f"{job.request.tool}: Slurm job {job.job_id}"
+                if job.job_id
+                else f"{job.request.tool}: {job.record.reason}"
+            )
+    if path is None:
+        print("no job was submitted", file=sys.stderr)
+        return 1
+    print(
+        f"detached run {executor.run_id} (files in {executor.folder}); follow it with: {shlex.join(attach)}",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _json_printer(tool: str, event: dict[str, Any]) -> None:
@@ -103,6 +145,8 @@ def _plain_printer(tool: str, event: dict[str, Any]) -> None:
         )
     elif kind == "result":
         print(f"{tool}: {event['status']}" + (f": {event['reason']}" if event.get("reason") else ""), flush=True)
+    elif kind == "log" and event.get("stream") == "slurm":  # job states of the Slurm executor
+        print(f"{tool}: {event['line']}", flush=True)
 
 
 class _RichProgress:
@@ -144,6 +188,8 @@ class _RichProgress:
             self.progress.update(task, status=f"{event['id']}: {MARK.get(event['status'], '?')}")
         elif kind == "progress":
             self.progress.update(task, status=f"{event['label']} {event['k']}/{event['n']}")
+        elif kind == "log" and event.get("stream") == "slurm":
+            self.progress.update(task, status=event["line"][:60])
         elif kind == "result":
             self.progress.update(
                 task,

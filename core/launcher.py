@@ -265,10 +265,14 @@ async def run_many(
     on_event: EventCallback | None = None,
     store: Store | None = None,
     on_start: Callable[[RunnerProcess], None] | None = None,
+    factory: Callable[[RunRequest, EventCallback | None, Store | None], RunnerProcess] = RunnerProcess,
 ) -> list[RunRecord]:
-    """Run *requests*, at most *jobs* at once; records come back in request order."""
+    """Run *requests*, at most *jobs* at once; records come back in request order.
+
+    *factory* makes each run: `RunnerProcess` here, or an executor's (e.g. a Slurm batch job).
+    """
     gate = asyncio.Semaphore(max(1, jobs))
-    processes = [RunnerProcess(r, on_event, store) for r in requests]
+    processes = [factory(r, on_event, store) for r in requests]
 
     async def one(process: RunnerProcess) -> RunRecord:
         async with gate:

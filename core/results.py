@@ -33,6 +33,8 @@ class RunRecord:
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: list[dict[str, float]] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
+    # where it ran, when not as a local process: {"name": "slurm", "job_id": ..., "state": ..., ...}
+    executor: dict[str, Any] = field(default_factory=dict)
     schema: int = RECORD_SCHEMA
     _t0: float = field(default=0.0, repr=False, compare=False)
 

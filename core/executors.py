@@ -1,0 +1,203 @@
+"""Where runners run: local processes (the default) or Slurm batch jobs (``--executor slurm``).
+
+An executor makes the `launcher.RunnerProcess` for each request of the run plan, so
+`run_many`, `mlops-compare run` and the TUI relay drive both kinds the same way:
+
+- `LocalExecutor`: `RunnerProcess`, a process group on this machine;
+- `SlurmExecutor`: `slurm_executor.SlurmJob`, one batch job per runner, its files in one
+  folder per run on the shared path (``--workdir``, default ``<store>/slurm/<run>/``).
+
+`from_args` checks before anything starts that Slurm can take the jobs (sbatch on PATH, the
+controller answers, `sbatch --test-only` accepts the options), so a wrong partition or
+account is sbatch's own message and exit code 2. Detaching and attaching are here too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlops_compare.errors import UserError
+
+NO_SBATCH = (
+    "--executor slurm needs Slurm's sbatch on PATH: run on a login node, "
+    "or start a throwaway cluster with `python -m mlops_compare.slurm_cluster start`"
+)
+EXECUTORS = ("local", "slurm")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The executor flags of `mlops-compare run`."""
+    group = parser.add_argument_group("executor", "where runners run (Slurm: also [exam.hpc] in criteria.toml)")
+    group.add_argument("--executor", choices=EXECUTORS, default="local", help="local processes or Slurm batch jobs")
+    add_slurm_arguments(group)
+    group.add_argument("--detach", action="store_true", help="slurm: submit, print the job ids and exit")
+    group.add_argument(
+        "--attach",
+        nargs="?",
+        const="",
+        metavar="RUN",
+        help="follow a detached Slurm run again and store its results (default: the newest)",
+    )
+
+
+def add_slurm_arguments(group) -> None:
+    """The sbatch options (they override [exam.hpc]); shared by `run` and `tui`."""
+    group.add_argument("--partition", help="Slurm partition")
+    group.add_argument("--account", help="Slurm account")
+    group.add_argument("--time-limit", metavar="TIME", help="Slurm time limit (default: the runner timeout + 2 min)")
+    group.add_argument("--cpus", type=int, metavar="N", help="CPUs per job")
+    group.add_argument("--mem", metavar="SIZE", help="memory per job, e.g. 4G")
+    group.add_argument(
+        "--sbatch-option",
+        action="append",
+        default=[],
+        metavar="OPT",
+        help="one more sbatch option, e.g. --sbatch-option=--qos=short (repeatable)",
+    )
+    group.add_argument(
+        "--queue-timeout", type=float, metavar="S", help="seconds a job may wait in the queue (default: 3600)"
+    )
+
+
+class LocalExecutor:
+    name = "local"
+
+    def process(self, request, on_event=None, store=None):
+        from mlops_compare.launcher import RunnerProcess
+
+        return RunnerProcess(request, on_event, store)
+
+    def jobs(self, requested: int | None, count: int) -> int:
+        return requested or 2
+
+
+class SlurmExecutor:
+    """Each runner one batch job, its files in *folder*/<tool>/ (a folder on the shared path)."""
+
+    name = "slurm"
+
+    def __init__(self, options, folder: str | Path, run_id: str = "", tickets: Mapping[str, dict] | None = None):
+        self.options = options  # slurm_executor.SlurmOptions
+        self.folder = Path(folder).resolve()
+        self.run_id = run_id
+        self.tickets = dict(tickets or {})  # tool -> ticket of a submitted job, when attaching
+
+    def process(self, request, on_event=None, store=None):
+        from mlops_compare.slurm_executor import SlurmJob
+
+        ticket = self.tickets.get(request.tool)
+        if ticket is not None:
+            return SlurmJob(
+                request,
+                on_event,
+                store,
+                options=self.options,
+                folder=ticket["folder"],
+                job_id=ticket["job_id"],
+                submitted=ticket.get("submitted"),
+            )
+        return SlurmJob(request, on_event, store, options=self.options, folder=self.folder / request.tool)
+
+    def jobs(self, requested: int | None, count: int) -> int:
+        return requested or max(count, 1)  # every job in the queue at once: Slurm schedules them
+
+    def check(self, timeout: float | None) -> None:
+        """Raise UserError unless Slurm takes a job with these options from here."""
+        from mlops_compare import slurm
+
+        env = {**os.environ, **self.options.env}
+        if shutil.which("sbatch", path=env.get("PATH")) is None:
+            raise UserError(NO_SBATCH)
+        why = slurm.available(env=self.options.env, timeout=self.options.command_timeout)
+        if why:
+            raise UserError(f"--executor slurm: {why}")
+        argv = ["sbatch", "--test-only", *self.options.sbatch_args(timeout), "--wrap", "true"]
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=self.options.command_timeout)
+        except subprocess.TimeoutExpired:
+            raise UserError(f"sbatch --test-only did not answer within {self.options.command_timeout:g} s") from None
+        if out.returncode != 0:
+            message = (out.stderr.strip() or out.stdout.strip()).replace("\n", "; ")
+            raise UserError(f"sbatch refused the job ({' '.join(argv[2:-2]) or 'no options'}): {message}")
+
+
+def slurm_options(args, criteria, env: Mapping[str, str] | None = None):
+    from mlops_compare.slurm_executor import SlurmOptions
+
+    flags: dict[str, Any] = {
+        "partition": args.partition,
+        "account": args.account,
+        "time_limit": args.time_limit,
+        "cpus": args.cpus,
+        "mem": args.mem,
+        "options": args.sbatch_option,
+        "queue_timeout": args.queue_timeout,
+    }
+    if args.cpus is not None and args.cpus < 1:
+        raise UserError("--cpus must be at least 1")
+    if args.queue_timeout is not None and args.queue_timeout <= 0:
+        raise UserError("--queue-timeout must be more than 0 seconds")
+    hpc = criteria.exam.hpc
+    return SlurmOptions.from_settings(hpc, **flags, env=dict(env or {}))
+
+
+def from_args(args, criteria, store, timeout: float | None, env: Mapping[str, str] | None = None):
+    """The executor `mlops-compare run` (or the TUI) asked for, checked; raises UserError."""
+    if getattr(args, "executor", "local") != "slurm":
+        for flag in ("detach",):
+            if getattr(args, flag, False):
+                raise UserError(f"--{flag} works with --executor slurm")
+        return LocalExecutor()
+    from mlops_compare import slurm_runs
+
+    run_id = slurm_runs.new_run_id()
+    executor = SlurmExecutor(
+        slurm_options(args, criteria, env), slurm_runs.run_folder(store, getattr(args, "workdir", None), run_id), run_id
+    )
+    executor.check(timeout)
+    return executor
+
+
+def detach(executor: SlurmExecutor, requests, store) -> tuple[Any, list]:
+    """Submit every request and return (the state file, the jobs); refused ones are stored records."""
+    from mlops_compare import slurm_runs
+
+    jobs = [executor.process(request, None, store) for request in requests]
+    submitted = [job for job in jobs if job.submit_detached()]
+    path = None
+    if submitted:
+        tickets = [slurm_runs.ticket(job) for job in submitted]
+        path = slurm_runs.save(store, executor.run_id, executor.options.to_dict(), tickets)
+    return path, jobs
+
+
+def attach(store, run: str | None):
+    """(state file, the requests, the executor that follows them) of a detached run."""
+    import json
+
+    from mlops_compare import slurm_runs
+    from mlops_compare.launcher import RunRequest
+    from mlops_compare.slurm_executor import SlurmOptions
+
+    path, state = slurm_runs.load(store, run or None)
+    requests, tickets = [], {}
+    for ticket in state["jobs"]:
+        folder = Path(ticket["folder"])
+        try:
+            exam = json.loads((folder / "exam.json").read_text())
+        except (OSError, ValueError):
+            exam = {}
+        requests.append(
+            RunRequest(
+                ticket["tool"], exam, python=ticket["python"], timeout=ticket.get("timeout"), module=ticket["module"]
+            )
+        )
+        tickets[ticket["tool"]] = ticket
+    options = SlurmOptions.from_dict(state.get("options", {}))
+    return path, requests, SlurmExecutor(options, path.parent / state["run"], state["run"], tickets)
