@@ -156,8 +156,14 @@ def _type_names(spec: type | tuple[type, ...]) -> str:
 
 def _storage(table: dict[str, Any], problem: Report) -> dict[str, Any]:
     where = ("exam", "storage")
-    out = _keys(table, {"shared_path": str, "s3": (dict, bool), "timeout": (int, float)}, where, problem)
-    out.setdefault("shared_path", "")
+    known = {"shared_path": (str, bool), "s3": (dict, bool), "timeout": (int, float)}
+    out = _keys(table, known, where, problem)
+    if out.get("shared_path") is True:
+        problem(
+            'exam.storage.shared_path is a folder path, "" (a temporary folder) or false (none)', *where, "shared_path"
+        )
+        out["shared_path"] = ""
+    out.setdefault("shared_path", "")  # "": a temporary folder next to the workspace; false: no shared remote
     out["timeout"] = float(out.get("timeout", 60))
     s3 = out.get("s3", True)
     if isinstance(s3, dict):

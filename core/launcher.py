@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_compare import events, proctree, registry
+from mlops_compare.redaction import Redactor
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
 
@@ -121,6 +122,9 @@ class RunnerProcess:
         self.on_event = on_event
         self.store = store
         self.record = RunRecord(tool=request.tool, python=request.python)
+        # Every credential in the runner's environment is masked in every event, hence in the
+        # record, the store, the TUI and reports (runner_env only adds non-secret variables).
+        self._redactor = Redactor.from_env({**os.environ, **(request.env or {})})
         self.pgid: int | None = None
         self.token = uuid.uuid4().hex  # marks every process of this run (see `sweep`)
         self._stop_reason: tuple[str, str] | None = None  # (status, reason)
@@ -130,6 +134,7 @@ class RunnerProcess:
         self.started = asyncio.Event()
 
     def _emit(self, event: dict[str, Any]) -> None:
+        event = self._redactor.redact_obj(event)
         self.record.apply(event)
         if self.on_event is not None:
             self.on_event(self.request.tool, event)

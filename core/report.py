@@ -255,6 +255,7 @@ def _exam_section(evidence: Evidence) -> list[str]:
         )
     )
     out += _hpc_section(evidence)
+    out += _storage_section(evidence)
     out += large_data.markdown(
         {
             t: (f.checks["large_data"].status, _numbers(f, "large_data"))
@@ -289,6 +290,49 @@ def _exam_section(evidence: Evidence) -> list[str]:
     out.append(md_table(["tool", "reproduce", "run", "evidence"], rows))
     out.append("")
     return out
+
+
+def _storage_section(evidence: Evidence) -> list[str]:
+    """Both remotes of the `remote_storage` check per tool: status, push and pull seconds, bytes, the endpoint."""
+    rows, changed = [], []
+    for tool, found in evidence.tools.items():
+        n = _numbers(found, "remote_storage")
+        for kind, label in (("shared", "shared folder"), ("s3", "S3")):
+            if f"{kind}_status" not in n:
+                continue
+            where = "-" if kind == "shared" else _endpoint(str(n.get("s3_endpoint", "-")))
+            seconds = [n.get(f"{kind}_{step}_seconds") for step in ("push", "pull")]
+            rows.append(
+                [
+                    tool,
+                    label,
+                    where,
+                    n[f"{kind}_status"],
+                    " / ".join(f"{s:.2f}" if isinstance(s, int | float) else "-" for s in seconds),
+                    f"{n.get(f'{kind}_bytes', 0):,}",
+                    n.get(f"{kind}_objects", "-"),
+                    f"{n.get(f'{kind}_identical', 0)}/{n.get(f'{kind}_files', 0)}",
+                ]
+            )
+        if "example_lines_changed" in n:
+            by_hand = " (copy and upload code written by hand)" if tool == "plain" else ""
+            changed.append(f"{tool} {n['example_lines_changed']}{by_hand}")
+    if not rows:
+        return []
+    header = ["tool", "remote", "endpoint", "status", "push / pull s", "bytes", "objects", "identical"]
+    out = ["", "### Remote storage", "", md_table(header, rows), ""]
+    if changed:
+        out += [f"Lines of the example changed to switch from local to remote storage: {', '.join(changed)}.", ""]
+    return out + ["What each tool needed (commands, variables, what a client must know) is in the evidence below.", ""]
+
+
+def _endpoint(url: str) -> str:
+    """Which endpoint, never who: a URL's ``user:password@`` part is dropped."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url  # "local moto_server"
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host.rpartition('@')[2]}{slash}{path}"
 
 
 def _hpc_section(evidence: Evidence) -> list[str]:

@@ -149,10 +149,9 @@ class Runner(abc.ABC):
     def hpc(self, ctx: Context) -> Outcome:
         """Run the grid as Slurm jobs through the tool's own route, then a wrapper (runners/slurm_jobs.py)."""
 
-    # Checks still being built: only called when their [exam.<key>] table is configured,
-    # which criteria.toml cannot do yet; a runner overrides them as they land.
+    @abc.abstractmethod
     def remote_storage(self, ctx: Context) -> Outcome:
-        return Outcome("skip", f"the {self.name} runner does not measure remote storage yet")
+        """Round trips through a shared folder and an S3 endpoint with the tool's own mechanism (`runners/remotes.py`)."""
 
     # The evidence checks being built (issue "Evidence for every checkpoint"): skip until a
     # runner implements them; then they become abstract like the others.

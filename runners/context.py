@@ -70,7 +70,7 @@ class Context:
         argv: list[str],
         *,
         cwd: Path | None = None,
-        env: dict[str, str] | None = None,
+        env: dict[str, str | None] | None = None,
         check: bool = True,
         timeout: float | None = None,
         output: str = "stream",
@@ -90,7 +90,8 @@ class Context:
         self.log("$ " + shlex.join(argv))
         kwargs: dict[str, Any] = {
             "cwd": cwd or self.workspace,
-            "env": {**os.environ, **(env or {})},
+            # a value of None removes the variable (e.g. credentials a client must do without)
+            "env": {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None},
             "stdin": subprocess.DEVNULL,
         }
         if output == "capture":

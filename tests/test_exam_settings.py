@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import without_large_data
+from conftest import without_large_data, without_storage
 from mlops_compare import criteria as criteria_mod
 from mlops_compare import large_data
 from mlops_compare.errors import UserError
@@ -11,13 +11,16 @@ from mlops_compare.plan import Choices, exam_for
 
 
 def _with(criteria_copy, text: str):
-    criteria_copy.write_text(without_large_data(criteria_copy.read_text()) + "\n" + text)
+    criteria_copy.write_text(without_storage(without_large_data(criteria_copy.read_text())) + "\n" + text)
     return criteria_mod.load(criteria_copy)
 
 
 def test_without_the_tables_the_checks_are_not_configured(criteria_copy):
     exam = criteria_mod.load(criteria_copy).exam.to_dict()
-    assert "storage" not in exam and "hpc" not in exam
+    assert "hpc" not in exam
+    # remote_storage ships switched on: a temporary shared folder and the exam's own local S3 server
+    s3 = {"endpoint_url": "", "bucket": "mlops-compare", "prefix": "exam", "region": "us-east-1"}
+    assert exam["storage"] == {"shared_path": "", "timeout": 60.0, "s3": s3}
     # large_data ships switched on, at the default sizes, with the cache outside any workspace
     assert exam["large_data"] == {"rows": [10_000, 100_000, 1_000_000], "slow_factor": 10.0, "data": "", "cache": ""}
     planned = exam_for(criteria_mod.load(criteria_copy), Choices())["large_data"]["cache"]

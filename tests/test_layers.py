@@ -21,8 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = {"core": "mlops_compare", "tui": "mlops_compare.tui", "runners": "mlops_compare.runners"}
 FOLDERS["example"] = "mlops_compare.example"
 UI = ("textual", "textual_plotext")
-# slurm: the hpc check submits and follows jobs; s3_endpoint: the local S3 a Slurm plugin needs
-RUNNER_HELPERS = ("mlops_compare.events", "mlops_compare.proctree", "mlops_compare.slurm", "mlops_compare.s3_endpoint")
+# slurm: the hpc check submits and follows jobs; s3_endpoint: the local S3 a Slurm plugin and the
+# remote_storage check need; redaction: masking credentials a check holds
+RUNNER_HELPERS = (
+    "mlops_compare.events",
+    "mlops_compare.proctree",
+    "mlops_compare.slurm",
+    "mlops_compare.s3_endpoint",
+    "mlops_compare.redaction",
+)
 
 # (layer, the modules it may not import: prefix match on full names, minus the allowed ones)
 CONTRACT = {

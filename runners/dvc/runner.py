@@ -27,9 +27,10 @@ from mlops_compare.runners.dvc.repo import (
     _site_cache_leaks,
     _var_tmp_snapshot,
 )
+from mlops_compare.runners.dvc.storage import StorageCheck
 
 
-class DvcRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, Runner):
+class DvcRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageCheck, Runner):
     name = "dvc"
     requires = ("dvc",)
     install = "pip install dvc"

@@ -48,10 +48,18 @@ class MetaflowFlows:
         metaflow.namespace(f"user:{USER}")
         return metaflow
 
-    def _flow(self, ctx: Context, args: list[str], on_task=None) -> str:
+    def _flow(
+        self,
+        ctx: Context,
+        args: list[str],
+        on_task=None,
+        env: dict[str, str] | None = None,
+        timeout: float = FLOW_TIMEOUT,
+    ) -> str:
         """``python flow.py run ARGS``, streaming its lines; returns the run id.
 
-        *on_task(run_id, step, task_id)* is called as each task finishes.
+        *on_task(run_id, step, task_id)* is called as each task finishes; *env* is added to the
+        flow's environment (e.g. another datastore).
         """
         argv = [sys.executable, FLOW_FILE, "--no-pylint", "run", "--max-workers", str(MAX_WORKERS), *args]
         found: list[str] = []
@@ -62,7 +70,7 @@ class MetaflowFlows:
             elif (match := TASK_DONE.search(line)) and on_task is not None:
                 on_task(match.group(1), match.group(2), match.group(3))
 
-        ctx.run(argv, on_line=on_line, timeout=FLOW_TIMEOUT)
+        ctx.run(argv, on_line=on_line, env=env, timeout=timeout)
         if not found:
             raise RuntimeError("`python flow.py run` printed no run id")
         return found[0]

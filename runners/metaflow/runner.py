@@ -15,9 +15,10 @@ from mlops_compare.runners.metaflow.flows import FLOW, MAX_WORKERS, _floats
 from mlops_compare.runners.metaflow.hpc import HpcCheck
 from mlops_compare.runners.metaflow.large_data import LargeDataCheck
 from mlops_compare.runners.metaflow.models import ModelsCheck
+from mlops_compare.runners.metaflow.storage import StorageCheck
 
 
-class MetaflowRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, Runner):
+class MetaflowRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageCheck, Runner):
     name = "metaflow"
     requires = ("metaflow",)
     install = "pip install metaflow"

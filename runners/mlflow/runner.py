@@ -14,10 +14,11 @@ from mlops_compare.runners.mlflow.data import DataChecks
 from mlops_compare.runners.mlflow.hpc import HpcCheck
 from mlops_compare.runners.mlflow.large_data import LargeDataCheck
 from mlops_compare.runners.mlflow.models import ModelsCheck
+from mlops_compare.runners.mlflow.storage import StorageCheck
 from mlops_compare.runners.mlflow.tracking import EXPERIMENT, MlflowServer, _same
 
 
-class MlflowRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, Runner):
+class MlflowRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageCheck, Runner):
     name = "mlflow"
     requires = ("mlflow",)
     install = "pip install mlflow"

@@ -7,8 +7,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections import deque
 from pathlib import Path
 
 from mlops_compare import proctree
@@ -16,6 +18,7 @@ from mlops_compare.runners.context import Context
 
 EXPERIMENT = "exam"
 SERVER_TIMEOUT = 60.0
+TAIL_LINES = 200
 # The tree's node storage is not trusted by skops (MLflow 3's default sklearn format) unless named.
 TREE_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
 
@@ -33,8 +36,11 @@ def _same(a: dict[str, float], b: dict[str, float]) -> bool:
 class MlflowServer:
     """`mlflow server` in the runner's own process group; its output goes to the log."""
 
-    def __init__(self, ctx: Context, backend_uri: str, artifacts: Path):
+    def __init__(self, ctx: Context, backend_uri: str, artifacts: Path | str, env: dict[str, str] | None = None):
         self.ctx = ctx
+        self.destination = str(artifacts)
+        self.env = env or {}  # on top of ours: e.g. MLFLOW_S3_ENDPOINT_URL and credentials for its artifact store
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # its last lines, for a failure's reason
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.argv = [
@@ -54,21 +60,39 @@ class MlflowServer:
             "1",
         ]
         self.proc: subprocess.Popen | None = None
+        self.launched = 0.0
         self.exit_code: int | None = None
 
     def start(self, timeout: float | None = None) -> tuple[bool, float, str]:
         """Start and wait for /health; returns (up, seconds, why-not)."""
-        timeout = SERVER_TIMEOUT if timeout is None else timeout
+        self.launch()
+        return self.wait(timeout)
+
+    def launch(self) -> None:
+        """Start the server without waiting (several can start side by side; then `wait`)."""
         # Job execution would start a huey consumer and a queue folder in /dev/shm (outside the
         # workspace); the exam needs neither.
-        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **self.env}
         self.ctx.log("$ " + " ".join(self.argv))
-        start = time.perf_counter()
+        self.launched = time.perf_counter()
         # Not a new session: the server stays in the runner's process group, so the core's
-        # group kill reaches it whatever happens. stdout/stderr are inherited: they are the
-        # runner's log pipe.
-        self.proc = subprocess.Popen(self.argv, cwd=self.ctx.workspace, env=env, stdin=subprocess.DEVNULL)
-        while time.perf_counter() - start < timeout:
+        # group kill reaches it whatever happens. Its output becomes log lines (and `tail`).
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=self.ctx.workspace,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        threading.Thread(target=self._pump, args=(self.proc.stdout,), name="mlflow-server-log", daemon=True).start()
+
+    def wait(self, timeout: float | None = None) -> tuple[bool, float, str]:
+        """Wait for /health of a launched server; returns (up, seconds since launch, why-not)."""
+        assert self.proc is not None
+        timeout = SERVER_TIMEOUT if timeout is None else timeout
+        start = self.launched
+        while True:  # at least one look, however long ago it was launched
             if self.proc.poll() is not None:
                 return False, time.perf_counter() - start, f"mlflow server exited with code {self.proc.returncode}"
             try:
@@ -77,8 +101,19 @@ class MlflowServer:
                         return True, time.perf_counter() - start, ""
             except OSError:
                 pass
+            if time.perf_counter() - start >= timeout:
+                return False, time.perf_counter() - start, f"no answer on {self.url}/health within {timeout:g} s"
             time.sleep(0.25)
-        return False, time.perf_counter() - start, f"no answer on {self.url}/health within {timeout:g} s"
+
+    def _pump(self, stream) -> None:
+        for raw in stream:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            self.tail.append(line)
+            self.ctx.emitter.log(line, stream="stdout")
+
+    def error(self) -> str:
+        """The server's last error line (e.g. the artifact store's own message), or ""."""
+        return next((line for line in reversed(self.tail) if "Error" in line or "Exception" in line), "")
 
     def stop(self) -> None:
         if self.proc is None:
