@@ -10,11 +10,13 @@ How a measured rating is made (the one place this is defined; the README repeats
 
 1. A checkpoint in criteria.toml names exam checks as its ``evidence``.
 2. Each of those checks that ran scores 0..1:
-   ``pass`` = 1, ``partial`` = 0.5, ``fail`` = 0, except two checks scored on figures:
+   ``pass`` = 1, ``partial`` = 0.5, ``fail`` = 0, except checks scored on figures:
    - ``invasiveness``: 1 - (lines added + 5 x tool-specific files) / 60, clipped to 0..1
      (a 10-line change with one config file scores 0.75);
    - ``overhead``: 1 / (1 + log10(ratio)), ratio = tool grid time / plain grid time run
-     the same way, floored at 1 (x1 = 1.0, x10 = 0.5, x100 = 0.33).
+     the same way, floored at 1 (x1 = 1.0, x10 = 0.5, x100 = 0.33);
+   - ``license``: the share of the tool and its tool-specific dependencies whose metadata
+     shows an OSI-approved licence (76 of 78 = 0.97); the tool itself not approved fails (0).
 3. The measured rating is 5 x the mean of those scores, rounded to 0.5.
 4. A checkpoint with no check that ran keeps its expert rating.
 
@@ -60,6 +62,8 @@ def check_score(check_id: str, check: Mapping[str, Any]) -> float | None:
         return min(1.0, max(0.0, 1 - cost / 60))
     if status != "fail" and check_id == "overhead" and isinstance(numbers.get("ratio"), int | float):
         return 1 / (1 + math.log10(max(1.0, float(numbers["ratio"]))))
+    if status != "fail" and check_id == "license" and isinstance(numbers.get("osi_share"), int | float):
+        return min(1.0, max(0.0, float(numbers["osi_share"])))
     return STATUS_SCORE[status]
 
 

@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 
 from mlops_compare import events
 from mlops_compare.example import common
+from mlops_compare.runners import costs, metadata, netwatch
 from mlops_compare.runners.channel import Emitter, capture_output
 from mlops_compare.runners.context import EXAMPLE_DIR, Context
 from mlops_compare.runners.measures import diff_lines, dir_size
@@ -69,6 +70,9 @@ class Runner(abc.ABC):
         process_setup: how the tool runs grid points, "in-process" or "subprocess"; overhead
             compares against the plain script run the same way.
         commands: the tool commands a user has to type for the whole exam (for invasiveness).
+        telemetry: usage reporting the tool does by default (for cost: on or off in this run).
+        config_files: workspace-relative config files of the tool (for cost: keys, tokens, hosted URLs).
+        env_prefixes: the tool's environment variable families (for cost: tokens, keys, passwords).
     """
 
     name: ClassVar[str] = ""
@@ -78,6 +82,9 @@ class Runner(abc.ABC):
     example: ClassVar[str] = ""
     process_setup: ClassVar[str] = "in-process"
     commands: ClassVar[tuple[str, ...]] = ()
+    telemetry: ClassVar[tuple[costs.Telemetry, ...]] = ()
+    config_files: ClassVar[tuple[str, ...]] = ()
+    env_prefixes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         self.retrieved: dict[str, dict[str, float]] = {}
@@ -142,6 +149,14 @@ class Runner(abc.ABC):
         """Re-run one past run from the tool's record alone."""
 
     @abc.abstractmethod
+    def share(self, ctx: Context) -> Outcome:
+        """A second user (own HOME, own clone or client) gets runs, data and a model through the tool."""
+
+    @abc.abstractmethod
+    def languages(self, ctx: Context) -> Outcome:
+        """A shell step and a headless notebook, each tracked through the tool."""
+
+    @abc.abstractmethod
     def large_data(self, ctx: Context) -> Outcome:
         """Time, memory and disk per data size through the tool versus plain (`runners/scaling.py`)."""
 
@@ -163,18 +178,6 @@ class Runner(abc.ABC):
 
     def ui(self, ctx: Context) -> Outcome:
         return Outcome("skip", f"the {self.name} runner does not check the tool's UI yet")
-
-    def share(self, ctx: Context) -> Outcome:
-        return Outcome("skip", f"the {self.name} runner does not measure sharing yet")
-
-    def languages(self, ctx: Context) -> Outcome:
-        return Outcome("skip", f"the {self.name} runner does not measure other languages yet")
-
-    def license(self, ctx: Context) -> Outcome:
-        return Outcome("skip", f"the {self.name} runner does not read licences yet")
-
-    def cost(self, ctx: Context) -> Outcome:
-        return Outcome("skip", f"the {self.name} runner does not measure cost yet")
 
     def store_paths(self, ctx: Context) -> list[Path]:
         """The tool's own store(s) in the workspace, for the disk footprint."""
@@ -216,6 +219,55 @@ class Runner(abc.ABC):
         return Outcome(
             "pass", f"all {len(ctx.baseline)} points equal the plain baseline (max |diff| {worst:.3g})", numbers
         )
+
+    def license(self, ctx: Context) -> Outcome:
+        """The tool's licence and its own dependencies' (closure minus the baseline's), from metadata."""
+        found = metadata.report(self.distribution or self.name)
+        own, named, total = found.own, found.not_approved, len(found.licences)
+        numbers = {
+            "licence": own.name or "unknown",
+            "closure": found.closure_size,
+            "baseline_closure": found.baseline_size,
+            "tool_specific": total,
+            "osi_approved": total - len(named),
+            "not_osi": sum(lic.osi is False for lic in named.values()),
+            "unknown": sum(lic.osi is None for lic in named.values()),
+            "copyleft": len(found.copyleft),
+            "osi_share": round((total - len(named)) / total, 4) if total else 0.0,
+        }
+        if found.is_baseline:
+            scope = f"the baseline's closure ({', '.join(metadata.BASELINE)} and their requirements)"
+        else:
+            scope = (
+                f"{total} tool-specific distributions: the closure of {found.distribution} ({found.closure_size}, "
+                f"Requires-Dist followed with markers for this interpreter, no extras) minus the baseline's closure "
+                f"({found.baseline_size}: {', '.join(metadata.BASELINE)} and their requirements)"
+            )
+        named_text = ", ".join(
+            f"{n} ({lic.name + ', not OSI-approved' if lic.name else 'no licence in its metadata'})"
+            for n, lic in named.items()
+        )
+        evidence = (
+            f"{found.distribution}: {own.name or 'no licence in its metadata'} (from {own.source}); {scope}: "
+            f"{numbers['osi_approved']} show an OSI-approved licence in their metadata"
+            + (f"; not shown OSI-approved: {named_text}" if named else "")
+            + (f"; copyleft (weak or strong): {', '.join(found.copyleft)}" if found.copyleft else "")
+            + (f"; required but not installed: {', '.join(sorted(found.missing))}" if found.missing else "")
+        )
+        if own.osi is not True:
+            return Outcome("fail", evidence, numbers)
+        return Outcome("partial" if named else "pass", evidence, numbers)
+
+    def cost(self, ctx: Context) -> Outcome:
+        """Did the exam so far need or ask for a paid service, account or key (output, config, network)?"""
+        findings = costs.scan(
+            ctx.workspace,
+            ctx.emitter.tool_lines,
+            [ctx.workspace / name for name in self.config_files],
+            self.telemetry,
+            self.env_prefixes,
+        )
+        return Outcome(*costs.describe(findings))
 
     def invasiveness(self, ctx: Context) -> Outcome:
         plain = (EXAMPLE_DIR / "plain" / "train.py").read_text()
@@ -309,6 +361,7 @@ class Runner(abc.ABC):
         channel = os.fdopen(os.dup(1), "wb") if args.events == "-" else open(args.events, "ab")
         emitter = Emitter(channel)
         capture_output(emitter)
+        netwatch.install(workspace)  # for `cost`: which hosts this run's Python processes try to reach
 
         exam_text = Path(args.exam[1:]).read_text() if args.exam.startswith("@") else args.exam
         exam = json.loads(exam_text)

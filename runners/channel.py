@@ -23,6 +23,7 @@ class Emitter:
     def __init__(self, stream: BinaryIO):
         self._stream = stream
         self._lock = threading.Lock()
+        self.tool_lines: list[str] = []  # the tools' output so far (not the runner's own lines), for `cost`
         # Set while a check holds credentials the core does not know (a local S3 server's
         # throwaway keys): a `mlops_compare.redaction.Redactor` applied to every event.
         self.redactor: Any = None
@@ -36,6 +37,8 @@ class Emitter:
             self._stream.flush()
 
     def log(self, line: str, stream: str = "runner") -> None:
+        if stream != "runner":
+            self.tool_lines.append(line)
         self.emit("log", line=line, stream=stream)
 
 

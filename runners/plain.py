@@ -64,6 +64,12 @@ class PlainRunner(HpcCheck, StorageCheck, Runner):
     def large_data(self, ctx: Context) -> Outcome:
         return scaling.run_check(ctx, None)  # the baseline every tool's figures are divided by
 
+    def share(self, ctx: Context) -> Outcome:
+        return Outcome("skip", "baseline, no tool: runs, data and models are shared by copying files and by word")
+
+    def languages(self, ctx: Context) -> Outcome:
+        return Outcome("skip", "baseline, no tool: a shell script or a notebook runs, but nothing records what it did")
+
     def overhead(self, ctx: Context) -> Outcome:
         plain = ctx.plain_grid_time("in-process")  # measured once, in Context.prepare
         numbers = {"ratio": 1.0, "tool_seconds": self.grid_seconds or 0.0, "plain_seconds": plain, "disk_bytes": 0}

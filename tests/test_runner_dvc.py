@@ -19,6 +19,10 @@ EXPECTED = {
     "reproduce": "pass",
     "invasiveness": "pass",
     "overhead": "pass",
+    "share": "pass",  # git remote + DVC remote: experiments, data and a model reach a second clone
+    "languages": "pass",  # a shell stage and a notebook stage in dvc.yaml (R skipped: no Rscript)
+    "license": "pass",
+    "cost": "pass",
     "remote_storage": "skip",
     "large_data": "skip",
     "hpc": "skip",
@@ -56,3 +60,21 @@ def test_dvc_runner_runs_the_exam_for_real(tmp_path, monkeypatch, exam_run):
     workspace = Path(record.workspace)
     assert (workspace / ".dvc" / "tmp" / "site_cache" / "repo").is_dir()
     assert proctree.working_in(workspace) == []
+
+
+@pytest.mark.slow
+def test_dvc_share_languages_license_cost(exam_run):
+    checks = exam_run.records["dvc"].checks
+    share = checks["share"]["numbers"]
+    assert share["grid_experiments"] == share["metrics_equal"] == 2
+    assert share["model_identical"] == share["data_identical"] == 1 and share["authors"] >= 1
+    languages = checks["languages"]["numbers"]
+    assert languages["shell_rows"] == 442 and languages["notebook_ok"] == 1 and languages["stages_locked"] == 2
+    assert "R: skipped" in checks["languages"]["evidence"]
+    licence = checks["license"]["numbers"]
+    assert licence["licence"] == "Apache-2.0" and licence["not_osi"] == licence["unknown"] == 0
+    assert licence["tool_specific"] > 50 and licence["osi_share"] == 1.0
+    assert licence["copyleft"] >= 1  # pygit2 (GPL-2.0 with a linking exception), named in the evidence
+    cost = checks["cost"]["numbers"]
+    assert cost["telemetry_default_on"] == 1 and cost["telemetry_on"] == 0  # DVC analytics, switched off
+    assert cost["prompts"] == cost["outside_hosts"] == 0 and cost["processes_watched"] > 5

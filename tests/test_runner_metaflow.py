@@ -25,6 +25,10 @@ EXPECTED = {
     "reproduce": "partial",  # same metrics, but local runs do not record their code
     "invasiveness": "pass",
     "overhead": "pass",
+    "share": "pass",  # a second client on the datastore: namespaces hide, then show, the first user's runs
+    "languages": "pass",  # a flow run from a notebook (NBRunner) with a step calling a shell script
+    "license": "pass",
+    "cost": "pass",
     "remote_storage": "skip",
     "large_data": "skip",
     "hpc": "skip",
@@ -60,3 +64,16 @@ def test_metaflow_runner_small_grid(
     numbers = record.checks["data_versioning"]["numbers"]
     assert numbers["restored_sha256"] == numbers["v1_sha256"] != numbers["v2_sha256"]
     assert record.checks["reproduce"]["numbers"]["code_in_record"] == 0
+
+
+def test_metaflow_share_languages_license_cost(exam_run):
+    checks = exam_run.records["metaflow"].checks
+    share = checks["share"]["numbers"]
+    assert share["own_namespace_runs"] == 0 and share["runs_shared"] >= 1 and share["metrics_equal"] == 2
+    assert share["model_identical"] == share["data_identical"] == 1
+    languages = checks["languages"]["numbers"]
+    assert languages["shell_rows"] == 442 and languages["shell_ok"] == languages["notebook_ok"] == 1
+    licence = checks["license"]["numbers"]
+    assert licence["not_osi"] == licence["unknown"] == 0 and licence["tool_specific"] >= 5
+    cost = checks["cost"]["numbers"]
+    assert cost["telemetry_default_on"] == 0 and cost["prompts"] == cost["outside_hosts"] == 0

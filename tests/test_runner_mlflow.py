@@ -24,6 +24,10 @@ EXPECTED = {
     "reproduce": "partial",  # same metrics; no git commit recorded, so the code is not in the record
     "invasiveness": "pass",
     "overhead": "pass",
+    "share": "partial",  # runs and a model through the shared server; the data only as a digest and a path
+    "languages": "pass",  # curl to the REST API from the shell; a notebook logging a run (R skipped: no Rscript)
+    "license": "partial",  # Apache-2.0, but two dependencies' metadata show no OSI-approved licence
+    "cost": "pass",
     "remote_storage": "skip",
     "large_data": "skip",
     "hpc": "skip",
@@ -62,3 +66,19 @@ def test_mlflow_runner_runs_the_exam(exam_run):
     workspace = Path(record.workspace)
     assert (workspace / "mlflow.db").is_file() and (workspace / "mlartifacts").is_dir()
     assert not (workspace / "mlruns").exists()  # nothing fell back to a file store
+
+
+def test_mlflow_share_languages_license_cost(exam_run):
+    checks = exam_run.records["mlflow"].checks
+    share = checks["share"]["numbers"]
+    assert share["runs_shared"] == share["metrics_equal"] == 2
+    assert share["model_identical"] == share["model_via_server"] == 1 and share["data_shared"] == 0
+    assert share["users"] == 2 and share["found_by_user_filter"] == 1
+    languages = checks["languages"]["numbers"]
+    assert languages["shell_rows"] == 442 and languages["shell_ok"] == languages["notebook_ok"] == 1
+    licence = checks["license"]["numbers"]
+    assert licence["not_osi"] + licence["unknown"] >= 1 and 0.9 < licence["osi_share"] < 1.0
+    assert "not shown OSI-approved: " in checks["license"]["evidence"]
+    cost = checks["cost"]["numbers"]
+    assert cost["telemetry_default_on"] == 1 and cost["telemetry_on"] == 0  # MLflow telemetry, switched off
+    assert cost["prompts"] == cost["outside_hosts"] == 0 and cost["loopback_calls"] > 0  # its own server

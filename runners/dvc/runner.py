@@ -12,8 +12,10 @@ from typing import Any
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.context import CommandError, Context
+from mlops_compare.runners.costs import Telemetry
 from mlops_compare.runners.dvc.data import DataChecks
 from mlops_compare.runners.dvc.hpc import HpcCheck
+from mlops_compare.runners.dvc.languages import LanguagesCheck
 from mlops_compare.runners.dvc.large_data import LargeDataCheck
 from mlops_compare.runners.dvc.models import ModelsCheck
 from mlops_compare.runners.dvc.repo import (
@@ -27,10 +29,11 @@ from mlops_compare.runners.dvc.repo import (
     _site_cache_leaks,
     _var_tmp_snapshot,
 )
+from mlops_compare.runners.dvc.share import ShareCheck
 from mlops_compare.runners.dvc.storage import StorageCheck
 
 
-class DvcRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageCheck, Runner):
+class DvcRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageCheck, ShareCheck, LanguagesCheck, Runner):
     name = "dvc"
     requires = ("dvc",)
     install = "pip install dvc"
@@ -47,6 +50,9 @@ class DvcRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageCheck,
         "git checkout REV -- data.csv.dvc && dvc checkout data.csv",
         "dvc exp apply NAME",
     )
+    telemetry = (Telemetry("DVC usage analytics", "analytics.dvc.org", ("DVC_NO_ANALYTICS",)),)
+    config_files = (".dvc/config", ".dvc/config.local", "home/.config/dvc/config")
+    env_prefixes = ("DVC_",)
 
     def __init__(self) -> None:
         super().__init__()

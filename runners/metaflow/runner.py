@@ -13,12 +13,16 @@ from mlops_compare.runners.context import Context
 from mlops_compare.runners.metaflow.data import DataChecks
 from mlops_compare.runners.metaflow.flows import FLOW, MAX_WORKERS, _floats
 from mlops_compare.runners.metaflow.hpc import HpcCheck
+from mlops_compare.runners.metaflow.languages import LanguagesCheck
 from mlops_compare.runners.metaflow.large_data import LargeDataCheck
 from mlops_compare.runners.metaflow.models import ModelsCheck
+from mlops_compare.runners.metaflow.share import ShareCheck
 from mlops_compare.runners.metaflow.storage import StorageCheck
 
 
-class MetaflowRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageCheck, Runner):
+class MetaflowRunner(
+    ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageCheck, ShareCheck, LanguagesCheck, Runner
+):
     name = "metaflow"
     requires = ("metaflow",)
     install = "pip install metaflow"
@@ -29,6 +33,8 @@ class MetaflowRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageC
         "python flow.py run --model_type DecisionTreeRegressor",
         "Run('TrainFlow/<run-id>').data.data -> data.csv (client API, for the rollback)",
     )
+    config_files = ("home/.metaflowconfig/config.json",)
+    env_prefixes = ("METAFLOW_",)
 
     def __init__(self) -> None:
         super().__init__()

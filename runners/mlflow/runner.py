@@ -10,15 +10,18 @@ import time
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.context import Context
+from mlops_compare.runners.costs import Telemetry
 from mlops_compare.runners.mlflow.data import DataChecks
 from mlops_compare.runners.mlflow.hpc import HpcCheck
+from mlops_compare.runners.mlflow.languages import LanguagesCheck
 from mlops_compare.runners.mlflow.large_data import LargeDataCheck
 from mlops_compare.runners.mlflow.models import ModelsCheck
+from mlops_compare.runners.mlflow.share import ShareCheck
 from mlops_compare.runners.mlflow.storage import StorageCheck
 from mlops_compare.runners.mlflow.tracking import EXPERIMENT, MlflowServer, _same
 
 
-class MlflowRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageCheck, Runner):
+class MlflowRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageCheck, ShareCheck, LanguagesCheck, Runner):
     name = "mlflow"
     requires = ("mlflow",)
     install = "pip install mlflow"
@@ -29,6 +32,11 @@ class MlflowRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageChe
         "mlflow server --backend-store-uri sqlite:///mlflow.db",
         "mlflow run . -P alpha=ALPHA -P l1_ratio=L1_RATIO --env-manager local",
     )
+    telemetry = (
+        Telemetry("MLflow usage telemetry", "config.mlflow-telemetry.io", ("MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK")),
+    )
+    config_files = ("home/.databrickscfg", "home/.mlflow/credentials")
+    env_prefixes = ("MLFLOW_", "DATABRICKS_")
 
     def __init__(self) -> None:
         super().__init__()
