@@ -29,7 +29,10 @@ from mlops_compare.store import Store
 
 
 def table(records) -> str:
-    head = f"{'rows':>11}  {'tool':<9}{'register s':>11}{'train s':>9}{'read s':>8}{'total s':>9}{'x plain':>8}{'peak GB':>8}{'stored MB':>10}"
+    head = (
+        f"{'rows':>11}  {'tool':<9}{'register s':>11}{'train s':>9}{'read s':>8}{'total s':>9}{'x plain':>8}"
+        f"{'peak GB':>8}{'stored MB':>10}  peak GB register/train/read"
+    )
     lines = [head]
     for rows in sorted({s.rows for r in records.values() for s in curves(_numbers(r))}):
         for tool, record in records.items():
@@ -44,7 +47,8 @@ def table(records) -> str:
             lines.append(
                 f"{rows:>11,}  {tool:<9}{figures['tool_register_s']:>11.2f}{figures['tool_train_s']:>9.2f}"
                 f"{figures['tool_read_s']:>8.2f}{figures['tool_s']:>9.2f}{figures['ratio']:>8.1f}"
-                f"{figures['tool_rss'] / 1e9:>8.2f}{figures['tool_stored'] / 1e6:>10.1f}"
+                f"{figures['tool_rss'] / 1e9:>8.2f}{figures['tool_stored'] / 1e6:>10.1f}  "
+                + "/".join(f"{figures.get(f'tool_{step}_rss', 0) / 1e9:.2f}" for step in ("register", "train", "read"))
             )
     lines.append("")
     lines.append(f"{'tool':<9}{'time exp':>9}{'memory exp':>11}  breaks at")

@@ -70,9 +70,10 @@ STEP_TIMEOUT = 3600.0  # seconds per step; the launcher's timeout is the outer b
 # than this: at small sizes a tool's fixed start-up (importing it, three times) is many
 # times a plain script's second, yet nobody is stopped by waiting 15 s instead of 1.
 BREAK_SECONDS = 60.0
-# Per size and per side ("tool" or "plain"): <side>_<step>_s, <side>_s (total), <side>_rss
-# (peak bytes), <side>_stored (bytes); and ratio, csv_bytes, metrics_equal, skipped, error.
-FIELDS = ("register_s", "train_s", "read_s", "s", "rss", "stored")
+# Per size and per side ("tool" or "plain"): <side>_<step>_s and <side>_<step>_rss per step,
+# <side>_s (total), <side>_rss (peak bytes), <side>_stored (bytes); and ratio, csv_bytes,
+# metrics_equal, rmse, skipped, error.
+FIELDS = ("register_s", "train_s", "read_s", "register_rss", "train_rss", "read_rss", "s", "rss", "stored")
 METRIC_LINE = re.compile(r"\(alpha=[^)]*\): (\{[^}]*\})")
 
 
@@ -363,6 +364,7 @@ def _verdict(label, tool, numbers, measured, skipped, errors, wrong, factor, lim
         for side, figures in (("tool", mine), ("plain", plain)):
             for step in STEPS:
                 numbers[f"{rows}:{side}_{step}_s"] = round(figures.steps[step].seconds, 4)
+                numbers[f"{rows}:{side}_{step}_rss"] = figures.steps[step].rss
             numbers[f"{rows}:{side}_s"] = round(figures.seconds, 4)
             numbers[f"{rows}:{side}_rss"] = figures.rss
             numbers[f"{rows}:{side}_stored"] = figures.stored
