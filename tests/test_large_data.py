@@ -86,7 +86,7 @@ def test_every_runner_measures_both_sizes_and_agrees_with_plain(scaled_run):
     assert files >= 2 and nbytes > 10_000_000 and not cache.exists()
 
 
-def _in_process(tmp_path: Path, rows: list[int], free: int, monkeypatch):
+def _in_process(tmp_path: Path, rows: list[int], free: int, monkeypatch, data: str = ""):
     """The plain runner's check in this process, with *free* bytes of disk everywhere."""
     from mlops_compare.runners import scaled_data
     from mlops_compare.runners.channel import Emitter
@@ -100,7 +100,9 @@ def _in_process(tmp_path: Path, rows: list[int], free: int, monkeypatch):
     workspace.mkdir()
     monkeypatch.chdir(workspace)
     channel = io.BytesIO()
-    ctx = Context(workspace, exam(tmp_path / "cache", rows), Emitter(channel))
+    settings = exam(tmp_path / "cache", rows)
+    settings["large_data"]["data"] = data
+    ctx = Context(workspace, settings, Emitter(channel))
     ctx.prepare()
     outcome = PlainRunner().large_data(ctx)
     return outcome, [decode(line) for line in channel.getvalue().splitlines()]
@@ -119,6 +121,22 @@ def test_a_size_that_does_not_fit_is_skipped_with_the_reason(tmp_path, monkeypat
     assert f"100,000 rows skipped: {reason}" in outcome.evidence
     assert [p.name.split("-")[-1] for p in (tmp_path / "cache").glob("*.gen.csv")] == ["2000.gen.csv"]
     assert any(e["type"] == "log" and "100,000 rows skipped" in e["line"] for e in sent)
+
+
+@pytest.mark.slow
+def test_a_users_own_file_is_used_as_it_is_and_cut_for_the_smaller_sizes(tmp_path, monkeypatch):
+    from mlops_compare.example import common
+
+    own = tmp_path / "own.csv"  # ';'-separated, as the UCI wine files are
+    frame = common.load_source("sklearn:diabetes", "target")
+    frame.sample(n=1_500, replace=True, random_state=1).to_csv(own, sep=";", index=False)
+    outcome, _ = _in_process(tmp_path, [400, 5_000], 10**12, monkeypatch, data=str(own))
+    assert outcome.status == "pass", outcome.evidence
+    assert [s.rows for s in large_data.curves(outcome.numbers)] == [400, 1_500]  # 5,000 > the file: its length
+    assert outcome.numbers["1500:csv_bytes"] == own.stat().st_size  # the full size is the file itself
+    [cut] = (tmp_path / "cache").glob("*.gen.csv")
+    assert cut.name.startswith("own-") and len(cut.read_text().splitlines()) == 401
+    assert cut.read_text().splitlines()[:401] == own.read_text().splitlines()[:401]
 
 
 def test_no_room_at_all_skips_the_check_and_writes_nothing(tmp_path, monkeypatch):
