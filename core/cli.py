@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     tui = sub.add_parser("tui", help="start the terminal UI (the default)")
     _add_criteria(tui)
     tui.add_argument("--profile", metavar="NAME", help="profile to start with")
+    executors.add_tui_arguments(tui)
     return parser
 
 
@@ -238,7 +239,8 @@ def cmd_tui(args) -> int:
 
     from mlops_compare import criteria as criteria_mod
 
-    criteria_mod.load(getattr(args, "criteria", None))  # invalid criteria: message and exit 2 before any screen
+    criteria = criteria_mod.load(getattr(args, "criteria", None))  # invalid: message and exit 2 before any screen
+    executor = executors.tui_executor(args, criteria)  # --executor slurm: Slurm checked before any screen too
     # The UI is found by its entry point, not imported: the core never depends on the TUI.
     found = entry_points(group=UI_GROUP, name="tui")
     try:
@@ -247,7 +249,9 @@ def cmd_tui(args) -> int:
         raise UserError(
             f"the terminal UI is not available ({exc or 'not installed'}): pip install mlops-compare"
         ) from None
-    return run_app(getattr(args, "criteria", None), getattr(args, "profile", None))
+    if executor is None:
+        return run_app(getattr(args, "criteria", None), getattr(args, "profile", None))
+    return run_app(getattr(args, "criteria", None), getattr(args, "profile", None), executor=executor)
 
 
 COMMANDS = {

@@ -46,6 +46,23 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_tui_arguments(parser: argparse.ArgumentParser) -> None:
+    """The executor flags of `mlops-compare tui` (runs started with r / R use it)."""
+    group = parser.add_argument_group("executor", "where the runs started in the UI run")
+    group.add_argument("--executor", choices=EXECUTORS, default="local", help="local processes or Slurm batch jobs")
+    add_slurm_arguments(group)
+    group.add_argument("--workdir", metavar="DIR", help="slurm: the shared folder for job files (default: the store)")
+
+
+def tui_executor(args, criteria) -> dict[str, Any] | None:
+    """The TUI's executor as a `spec` (None: local), checked before any screen is drawn."""
+    from mlops_compare.store import Store
+
+    if getattr(args, "executor", "local") != "slurm":
+        return None
+    return from_args(args, criteria, Store(), criteria.exam.timeout).spec()
+
+
 def add_slurm_arguments(group) -> None:
     """The sbatch options (they override [exam.hpc]); shared by `run` and `tui`."""
     group.add_argument("--partition", help="Slurm partition")
@@ -76,6 +93,9 @@ class LocalExecutor:
     def jobs(self, requested: int | None, count: int) -> int:
         return requested or 2
 
+    def spec(self) -> None:
+        return None
+
 
 class SlurmExecutor:
     """Each runner one batch job, its files in *folder*/<tool>/ (a folder on the shared path)."""
@@ -102,7 +122,23 @@ class SlurmExecutor:
                 job_id=ticket["job_id"],
                 submitted=ticket.get("submitted"),
             )
-        return SlurmJob(request, on_event, store, options=self.options, folder=self.folder / request.tool)
+        return SlurmJob(request, on_event, store, options=self.options, folder=self._new_folder(request.tool))
+
+    def _new_folder(self, tool: str) -> Path:
+        """<folder>/<tool>, or <tool>-2, -3, ... when the tool ran before in this run (the TUI's `r` again)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for n in range(1, 10_000):
+            path = self.folder / (tool if n == 1 else f"{tool}-{n}")
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return path
+        raise UserError(f"{self.folder}: too many runs of {tool} in one folder")
+
+    def spec(self) -> dict[str, Any]:
+        """The executor as plain data, for another process (the TUI's relay): see `from_spec`."""
+        return {"name": self.name, "options": self.options.to_dict(), "folder": str(self.folder), "run": self.run_id}
 
     def jobs(self, requested: int | None, count: int) -> int:
         return requested or max(count, 1)  # every job in the queue at once: Slurm schedules them
@@ -201,3 +237,12 @@ def attach(store, run: str | None):
         tickets[ticket["tool"]] = ticket
     options = SlurmOptions.from_dict(state.get("options", {}))
     return path, requests, SlurmExecutor(options, path.parent / state["run"], state["run"], tickets)
+
+
+def from_spec(spec: Mapping[str, Any] | None) -> LocalExecutor | SlurmExecutor:
+    """The executor `spec()` described (None: local processes)."""
+    if not spec or spec.get("name") != "slurm":
+        return LocalExecutor()
+    from mlops_compare.slurm_executor import SlurmOptions
+
+    return SlurmExecutor(SlurmOptions.from_dict(spec.get("options", {})), spec["folder"], spec.get("run", ""))

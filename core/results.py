@@ -52,6 +52,8 @@ class RunRecord:
         kind = event.get("type")
         if kind == "log":
             self.log.append(str(event.get("line", "")))
+            if event.get("stream") == "slurm" and event.get("job_id"):  # the Slurm executor's job states
+                self.executor.update(name="slurm", job_id=event["job_id"], state=event.get("state", ""))
         elif kind == "progress":
             self.status = "running"
             self.progress = {k: event.get(k) for k in ("k", "n", "label")}

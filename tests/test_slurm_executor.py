@@ -226,6 +226,56 @@ def test_unknown_partition_is_sbatchs_message_and_exit_2(on_cluster, tiny_criter
     assert Store(store).history() == [] and on_cluster.jobs() == []
 
 
+# --- the TUI ------------------------------------------------------------------------------
+
+
+def tui_app(cluster, tmp_path):
+    from mlops_compare.tui.runs import launcher_starter
+    from tui_support import make_app
+
+    store = Store(tmp_path / ".mlops-compare")
+    executor = SlurmExecutor(SlurmOptions(poll=0.5, env=cluster.env), tmp_path / "shared", "tui").spec()
+    return make_app(tmp_path, launcher_starter(store, executor=executor), runners=["plain"], store=store)
+
+
+async def test_tui_runs_a_runner_as_a_slurm_job_with_its_id_and_state(cluster, tmp_path):
+    from tui_support import settle, wait_for
+
+    app = tui_app(cluster, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("right_square_bracket", "R")  # the plain tab, run the selected runner
+        pane = app.main.pane("plain")
+        await wait_for(pilot, lambda: pane.record is not None and pane.record.executor.get("job_id"), WAIT)
+        job_id = pane.record.executor["job_id"]
+        await wait_for(pilot, lambda: pane.record.finished and not app.runs.active, WAIT)
+        await settle(app, pilot)
+        assert pane.record.status == "passed", pane.record.reason
+        status_line = str(pane.query_one(".run-status").render())
+        assert "passed" in status_line and f"job {job_id} COMPLETED" in status_line
+        assert pane.record.metrics and len(pane.record.metrics) == 9
+    stored = app.store.latest()["plain"]
+    assert stored.status == "passed" and stored.executor["job_id"] == job_id
+    assert Path(stored.workspace).is_relative_to(tmp_path / "shared")
+    assert cluster.jobs() == []
+
+
+async def test_quitting_the_tui_scancels_its_jobs(cluster, tmp_path):
+    from tui_support import wait_for
+
+    app = tui_app(cluster, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("right_square_bracket", "R")
+        pane = app.main.pane("plain")
+        await wait_for(pilot, lambda: pane.record is not None and pane.record.executor.get("job_id"), WAIT)
+        job_id = pane.record.executor["job_id"]
+        assert job_id in cluster.jobs()
+        await pilot.press("q", "y")  # quit, confirming that the active run stops
+        await wait_for(pilot, lambda: not app.runs.active, WAIT)
+    assert job_id not in cluster.jobs()
+    stored = app.store.latest()["plain"]
+    assert (stored.status, stored.reason) == ("cancelled", "mlops-compare was closed")
+
+
 # --- without a cluster --------------------------------------------------------------------
 
 

@@ -77,11 +77,12 @@ class MlopsCompareApp(App[int]):
         jobs: int = DEFAULT_JOBS,
         load_stored: bool = True,
         cwd: Path | None = None,
+        executor: dict | None = None,  # an `executors` spec: runs as Slurm jobs (`tui --executor slurm`)
     ):
         super().__init__()
         self.session = Session(criteria, profile)
         self.store = store if store is not None else Store()
-        self.runs = RunManager(starter or launcher_starter(self.store), jobs, self.store)
+        self.runs = RunManager(starter or launcher_starter(self.store, executor=executor), jobs, self.store)
         self.tools = list(runners) if runners is not None else list(registry.available())
         self.cwd = cwd
         self.evidence: Evidence | None = None  # stored results behind measured ratings, as `score` reads them
@@ -341,7 +342,7 @@ def _kill_all() -> None:
             sys.modules[module].kill_all()
 
 
-def run_app(criteria_path: str | None, profile: str | None) -> int:
+def run_app(criteria_path: str | None, profile: str | None, executor: dict | None = None) -> int:
     """Start the explorer; return the exit code (2 for invalid criteria or an unknown profile)."""
     try:
         criteria = criteria_module.load(criteria_path)
@@ -354,7 +355,7 @@ def run_app(criteria_path: str | None, profile: str | None) -> int:
         print(f"{criteria.path}: unknown profile {profile!r} (profiles: {known})", file=sys.stderr)
         return EXIT_USER_ERROR
     gc.disable()  # no collections while the first frame is built; back on (and frozen) once it is up
-    app = MlopsCompareApp(criteria, profile)
+    app = MlopsCompareApp(criteria, profile, executor=executor)
     try:
         code = app.run()
     finally:

@@ -4,7 +4,7 @@
 on the first run; the two speak the messages of `relay_protocol` over the relay's stdin
 and stdout. `RelayServer` drives each runner through the core launcher (`RunnerProcess`,
 the same path as ``mlops-compare run``: own process group, own workspace, record saved to
-the results store) and does the per-line work here: reading the pipes and decoding every
+the results store; with ``--executor slurm`` a `SlurmJob`, one batch job per runner) and does the per-line work here: reading the pipes and decoding every
 JSON line. The TUI receives one message per runner every `FLUSH_SECONDS`, so a runner
 printing 20,000 lines a second costs the UI process a few JSON parses a second, on
 another core.
@@ -20,7 +20,7 @@ import copy
 import sys
 from typing import Any
 
-from mlops_compare import launcher
+from mlops_compare import executors, launcher
 from mlops_compare.results import ACTIVE, RunRecord
 from mlops_compare.store import Store
 from mlops_compare.tui import relay_protocol as protocol
@@ -43,7 +43,8 @@ class RelayServer:
         self.out.flush()
 
     def on_event(self, tool: str, event: dict[str, Any]) -> None:
-        item = event.get("line", "") if event.get("type") == "log" else event
+        # a log line travels as its text, but the Slurm executor's job states keep their fields
+        item = event.get("line", "") if event.get("type") == "log" and event.get("stream") != "slurm" else event
         self.pending.setdefault(tool, []).append(item)
 
     def flush(self) -> None:
@@ -70,7 +71,8 @@ class RelayServer:
     def start(self, command: protocol.Run) -> None:
         """Register the run at once, so a Cancel read right after it always finds it."""
         store = Store(command.store) if command.store else None
-        process = launcher.RunnerProcess(command.request(), self.on_event, store)
+        # a local process, or a Slurm batch job (`mlops-compare tui --executor slurm`)
+        process = executors.from_spec(command.executor).process(command.request(), self.on_event, store)
         self.processes[command.tool] = process
         task = asyncio.ensure_future(self.run(process))
         self.tasks.add(task)
@@ -85,6 +87,8 @@ class RelayServer:
         started.cancel()
         if process.pgid is not None:
             self.send(protocol.Started(tool, process.pgid, process.token))
+        elif getattr(process, "job_id", None):  # a Slurm job
+            self.send(protocol.Submitted(tool, process.job_id, dict(process.options.env)))
         try:
             record: RunRecord = await task
         except asyncio.CancelledError:

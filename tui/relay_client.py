@@ -36,6 +36,7 @@ class RelayClient:
         self.runs: dict[str, RelayRun] = {}
         self.pgids: set[int] = set()  # process groups of runs not finished yet
         self.tokens: set[str] = set()  # their run tokens: reach processes that left their group
+        self.jobs: dict[str, dict[str, str]] = {}  # Slurm jobs of runs not finished yet -> env to scancel them
         self._starting: asyncio.Lock | None = None
         self._stderr = tempfile.TemporaryFile()
 
@@ -81,6 +82,9 @@ class RelayClient:
                 run.pgid, run.token = message.pgid, message.token
                 self.pgids.add(message.pgid)
                 self.tokens.add(message.token)
+            elif isinstance(message, protocol.Submitted):
+                run.job_id = message.job_id
+                self.jobs[message.job_id] = message.env
             elif isinstance(message, protocol.Finished):
                 self.forget(run)
                 run.done(message.record)
@@ -102,6 +106,7 @@ class RelayClient:
         """A finished run's process group and token are gone: no need to look for them on exit."""
         self.pgids.discard(run.pgid or 0)
         self.tokens.discard(run.token or "")
+        self.jobs.pop(run.job_id or "", None)
 
     def kill(self) -> None:
         """Kill every runner group the relay reported, then the relay (no waiting: used on exit)."""
@@ -115,6 +120,13 @@ class RelayClient:
             for token in self.tokens:
                 sweep(token)
             self.tokens.clear()
+        if self.jobs:  # the relay scancels its jobs when it can; this is for when it could not
+            from mlops_compare import slurm
+
+            for job_id, env in self.jobs.items():
+                with contextlib.suppress(slurm.SlurmError):
+                    slurm.cancel(job_id, env=env, timeout=5)
+            self.jobs.clear()
         if self.proc is not None and self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -128,6 +140,7 @@ class RelayRun:
         self.relay, self.tool, self.command, self.on_event = relay, command.tool, command, on_event
         self.pgid: int | None = None
         self.token: str | None = None
+        self.job_id: str | None = None  # with the Slurm executor
         self._result: asyncio.Future[RunRecord] | None = None
         self._sent = False  # the Run message is on its way: a Cancel sent now comes after it
         self._cancel: str | None = None  # cancelled before that: sent right after it
@@ -164,8 +177,10 @@ class RelayRun:
             asyncio.ensure_future(self.relay.send(protocol.Cancel(self.tool, reason)))
 
 
-def relay_starter(store: Store | None, workdir: Path | None = None):
+def relay_starter(store: Store | None, workdir: Path | None = None, executor: dict | None = None):
     """The real thing: each run is a runner process started by the core launcher, in the relay.
+
+    *executor* is a `mlops_compare.executors` spec: with Slurm's, each run is a batch job.
 
     The request comes from the core run plan; a bad choice (a data file that is not there)
     raises its `UserError` here, which the run manager turns into a stored "error" record.
@@ -176,7 +191,7 @@ def relay_starter(store: Store | None, workdir: Path | None = None):
         from mlops_compare.plan import Choices, plan
 
         [request] = plan(criteria, Choices(tools=(tool,), workdir=workdir))
-        command = protocol.Run.of(request, store.root if store is not None else None)
+        command = protocol.Run.of(request, store.root if store is not None else None, executor)
         return RelayRun(relay, command, on_event)
 
     start.relay = relay  # type: ignore[attr-defined]

@@ -9,6 +9,8 @@ and the relay (`relay.RelayServer`) answers on its stdout::
 
     Started  the runner's process exists: its process group and run token, so the TUI can
              kill what the run left behind even when the relay is gone
+    Submitted the run is a Slurm batch job (``--executor slurm``): its id, so the TUI can
+             scancel it even when the relay is gone
     Events   everything one runner sent since the previous flush, in order: an event dict,
              or a str (a log line's text, which is cheaper to forward)
     Finished the run ended; its record as saved to the results store, without the log
@@ -46,9 +48,10 @@ class Run:
     module: str | None
     env: dict[str, str] | None = None
     store: str | None = None  # the results store's folder; None: the record is not saved
+    executor: dict[str, Any] | None = None  # `executors` spec (Slurm); None: a local process
 
     @classmethod
-    def of(cls, request: RunRequest, store: Path | str | None) -> Run:
+    def of(cls, request: RunRequest, store: Path | str | None, executor: dict[str, Any] | None = None) -> Run:
         workdir = str(request.workdir) if request.workdir is not None else None
         return cls(
             request.tool,
@@ -59,6 +62,7 @@ class Run:
             request.module,
             request.env,
             str(store) if store is not None else None,
+            executor,
         )
 
     def request(self) -> RunRequest:
@@ -82,6 +86,14 @@ class Started:
 
 
 @dataclass(frozen=True)
+class Submitted:
+    op: ClassVar[str] = "submitted"
+    tool: str
+    job_id: str
+    env: dict[str, str]  # what the Slurm commands need to reach the cluster (e.g. SLURM_CONF)
+
+
+@dataclass(frozen=True)
 class Events:
     op: ClassVar[str] = "events"
     tool: str
@@ -96,9 +108,9 @@ class Finished:
 
 
 ToRelay = Run | Cancel
-FromRelay = Started | Events | Finished
+FromRelay = Started | Submitted | Events | Finished
 Message = ToRelay | FromRelay
-MESSAGES: dict[str, type] = {kind.op: kind for kind in (Run, Cancel, Started, Events, Finished)}
+MESSAGES: dict[str, type] = {kind.op: kind for kind in (Run, Cancel, Started, Submitted, Events, Finished)}
 
 
 def encode(message: Message) -> bytes:

@@ -115,6 +115,8 @@ class RunnerPane(Vertical):
                 continue
             if event.get("type") == "log":
                 lines.append(event.get("line", ""))
+                if event.get("stream") == "slurm":  # a Slurm job's state: kept for the status line
+                    record.apply({**event, "line": ""})
                 continue
             try:
                 record.apply(event)
@@ -204,6 +206,8 @@ class RunnerPane(Vertical):
                 text.append(f"  {status.stored_date(record)}", style="italic")
             if record.finished and record.seconds:
                 text.append(f"  {record.seconds:.1f} s")
+            if job := record.executor.get("job_id"):  # --executor slurm
+                text.append(f"  job {job} {record.executor.get('state', '')}".rstrip(), style="bold")
             counts = {k: v for k, v in record.counts().items() if v}
             if counts:
                 text.append("  " + " ".join(f"{n} {'FAIL' if k == 'fail' else k}" for k, n in counts.items()))

@@ -48,11 +48,11 @@ class RunHandle(Protocol):
 Starter = Callable[[str, Criteria, EventCallback], RunHandle]
 
 
-def launcher_starter(store: Store | None, workdir: Path | None = None) -> Starter:
-    """The real thing: runner processes started by the core launcher, inside the relay process."""
+def launcher_starter(store: Store | None, workdir: Path | None = None, executor: dict | None = None) -> Starter:
+    """The real thing: runner processes started by the core launcher (or Slurm jobs), inside the relay process."""
     from mlops_compare.tui.relay_client import relay_starter
 
-    return relay_starter(store, workdir)
+    return relay_starter(store, workdir, executor)
 
 
 class RunManager:
