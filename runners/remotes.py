@@ -49,11 +49,10 @@ from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.context import EXAMPLE_DIR, CommandError, Context
 from mlops_compare.runners.measures import diff_lines
 
-KINDS = ("shared", "s3")
 PROBE_TIMEOUT = 10.0  # seconds for the endpoint probe (each network step)
 MESSAGE_CHARS = 400  # a tool's error message is cut here in the evidence
 LOCAL_ENDPOINT = "local moto_server"  # what the numbers say when the exam started its own S3
-# Lines that carry a tool's own error, in the order they are preferred.
+# Words that mark a line of a tool's output as its error message.
 _ERROR_LINE = re.compile(
     r"(error|exception|denied|refused|could not|unable|forbidden|signature|timed out|no such)", re.IGNORECASE
 )
