@@ -61,7 +61,7 @@ CHECKS: tuple[Check, ...] = (
     Check("overhead", "grid time through the tool versus plain, store size", needs=("grid",)),
     Check("fan_out", "the grid through the tool's own parallelism at 1 and 2 workers"),
     Check("failure", "a grid point that fails: recorded, found, resumed"),
-    Check("ui", "the tool's own UI or report lists the runs and their metrics"),
+    Check("ui", "the tool's own UI or report lists the runs and their metrics", needs=("retrieve",)),
     Check("share", "a second user gets the runs, data and a model through the tool", needs=("grid",)),
     Check("languages", "a shell step and a notebook tracked through the tool"),
     Check("license", "licences of the tool and its dependencies"),

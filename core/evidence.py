@@ -16,7 +16,13 @@ How a measured rating is made (the one place this is defined; the README repeats
    - ``overhead``: 1 / (1 + log10(ratio)), ratio = tool grid time / plain grid time run
      the same way, floored at 1 (x1 = 1.0, x10 = 0.5, x100 = 0.33);
    - ``license``: the share of the tool and its tool-specific dependencies whose metadata
-     shows an OSI-approved licence (76 of 78 = 0.97); the tool itself not approved fails (0).
+     shows an OSI-approved licence (76 of 78 = 0.97); the tool itself not approved fails (0);
+   - ``fan_out`` that passed (the tool's own parallelism ran the grid at 1 and 2 workers):
+     0.5 + 0.5 x (speed-up - 1), the speed-up clipped to 1..2 (none = 0.5, x1.5 = 0.75,
+     x2 = 1.0); a tool without fan-out of its own is ``partial`` (0.5);
+   - ``failure``: (found + traceback + saved) / 3: found through the tool 0 or 1, its
+     traceback kept by the tool 0 or 1, saved = seconds a resume saved / seconds of the
+     first attempt, clipped to 0..1 (no resume = 0).
 3. The measured rating is 5 x the mean of those scores, rounded to 0.5.
 4. A checkpoint with no check that ran keeps its expert rating.
 
@@ -64,6 +70,12 @@ def check_score(check_id: str, check: Mapping[str, Any]) -> float | None:
         return 1 / (1 + math.log10(max(1.0, float(numbers["ratio"]))))
     if status != "fail" and check_id == "license" and isinstance(numbers.get("osi_share"), int | float):
         return min(1.0, max(0.0, float(numbers["osi_share"])))
+    if status == "pass" and check_id == "fan_out" and isinstance(numbers.get("speedup"), int | float):
+        return 0.5 + 0.5 * min(1.0, max(0.0, float(numbers["speedup"]) - 1))
+    if status != "fail" and check_id == "failure" and isinstance(numbers.get("first_seconds"), int | float):
+        first, saved = float(numbers["first_seconds"]), float(numbers.get("seconds_saved", 0))
+        share = min(1.0, max(0.0, saved / first)) if first > 0 else 0.0
+        return (float(numbers.get("found", 0)) + float(numbers.get("traceback", 0)) + share) / 3
     return STATUS_SCORE[status]
 
 

@@ -21,6 +21,7 @@ from mlops_compare.events import CHECKS, CHECKS_BY_ID
 from mlops_compare.evidence import (
     TOLERANCE,
     TOLERANCE_TEXT,
+    WORKSPACE,
     Cell,
     Evidence,
     ToolEvidence,
@@ -255,6 +256,7 @@ def _exam_section(evidence: Evidence) -> list[str]:
         )
     )
     out += _hpc_section(evidence)
+    out += _operations_section(evidence)
     out += _storage_section(evidence)
     out += large_data.markdown(
         {
@@ -361,6 +363,47 @@ def _hpc_section(evidence: Evidence) -> list[str]:
     header = ["tool", "hpc", "route that worked", "tool submits", "jobs done", "max queue / run s", "glue lines"]
     out = ["", "### On Slurm", "", md_table([*header, "what did not work"], rows), ""]
     return out + ["What each route had to install and configure is in the hpc row of the evidence below.", ""]
+
+
+def _operations_section(evidence: Evidence) -> list[str]:
+    """Fan-out speed-up, what a failure left behind, and each tool's own UI with a link to its screenshot
+    (in the run's workspace, linked relative to the current folder)."""
+    rows, links = [], []
+    for tool, found in evidence.tools.items():
+        fan, fail, ui = (_numbers(found, c) for c in ("fan_out", "failure", "ui"))
+        if not (fan or fail or ui):
+            continue
+        speed = f"x{fan['speedup']:g} ({fan['seconds_1']:g} s / {fan['seconds_2']:g} s)" if "speedup" in fan else "-"
+        failure = (
+            f"{'yes' if fail.get('found') else 'no'} / {'yes' if fail.get('traceback') else 'no'} / "
+            + (
+                f"{fail['redone_points']} redone, {fail['seconds_saved']:g} s saved"
+                if fail.get("resume_seconds", -1) >= 0
+                else "no resume"
+            )
+            if fail
+            else "-"
+        )
+        shot = "-"
+        if ui.get("screenshot") and found.checks["ui"].record.workspace:
+            shot = f"{WORKSPACE}/{ui['screenshot']}"
+            full = Path(found.checks["ui"].record.workspace) / str(ui["screenshot"])
+            links.append(f"- {tool}: [{md_cell(shot)}]({os.path.relpath(full)})")
+        status = {c: found.checks[c].status if c in found.checks else "-" for c in ("fan_out", "failure", "ui")}
+        rows.append([tool, status["fan_out"], speed, status["failure"], failure, status["ui"], shot])
+    if not rows:
+        return []
+    header = [
+        "tool",
+        "fan_out",
+        "speed-up (1 / 2 workers)",
+        "failure",
+        "found / traceback / resume",
+        "ui",
+        "screenshot",
+    ]
+    out = ["", "### Fan-out, failure and UI", "", md_table(header, rows), ""]
+    return out + (["Screenshots of each tool's own UI or report:", "", *links, ""] if links else [])
 
 
 def _agreement_section(evidence: Evidence, tools: list[str]) -> list[str]:

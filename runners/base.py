@@ -168,16 +168,17 @@ class Runner(abc.ABC):
     def remote_storage(self, ctx: Context) -> Outcome:
         """Round trips through a shared folder and an S3 endpoint with the tool's own mechanism (`runners/remotes.py`)."""
 
-    # The evidence checks being built (issue "Evidence for every checkpoint"): skip until a
-    # runner implements them; then they become abstract like the others.
+    @abc.abstractmethod
     def fan_out(self, ctx: Context) -> Outcome:
-        return Outcome("skip", f"the {self.name} runner does not measure fan-out yet")
+        """The grid through the tool's own parallelism at 1 and 2 workers (`runners/operations.py`)."""
 
+    @abc.abstractmethod
     def failure(self, ctx: Context) -> Outcome:
-        return Outcome("skip", f"the {self.name} runner does not measure failure handling yet")
+        """A grid point made to fail: recorded with its traceback, found through the tool, resumed."""
 
+    @abc.abstractmethod
     def ui(self, ctx: Context) -> Outcome:
-        return Outcome("skip", f"the {self.name} runner does not check the tool's UI yet")
+        """The tool's own UI or report shows the grid's runs and metrics; a screenshot (`runners/screenshot.py`)."""
 
     def store_paths(self, ctx: Context) -> list[Path]:
         """The tool's own store(s) in the workspace, for the disk footprint."""

@@ -13,10 +13,11 @@ from mlops_compare.runners import scaling
 from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.plain_hpc import HpcCheck
+from mlops_compare.runners.plain_operations import PlainOperations
 from mlops_compare.runners.plain_storage import StorageCheck
 
 
-class PlainRunner(HpcCheck, StorageCheck, Runner):
+class PlainRunner(HpcCheck, StorageCheck, PlainOperations, Runner):
     name = "plain"
     requires = ("sklearn", "pandas")
     install = "pip install scikit-learn pandas"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from conftest import SMALL_EXAM, plain_baseline
 from mlops_compare.example import common
+from mlops_compare.runners import screenshot
 
 EXAM = SMALL_EXAM  # the grid the session's exam_run used
+# CI installs Chromium (.ci/run); elsewhere the ui check is skip without it.
+UI = "partial" if screenshot.find() or os.environ.get("CI") else "skip"
 EXPECTED = {
     "setup": "pass",
     "grid": "pass",
@@ -19,6 +23,9 @@ EXPECTED = {
     "reproduce": "pass",
     "invasiveness": "pass",
     "overhead": "pass",
+    "fan_out": "pass",  # the grid through DVC's queue at -j 1 and -j 2
+    "failure": "pass",  # failed state in `dvc exp show`, traceback in `dvc queue logs`, run cache skips finished points
+    "ui": UI,  # `dvc exp show` lists every run with its metrics; no chart of them, no UI on the machine
     "share": "pass",  # git remote + DVC remote: experiments, data and a model reach a second clone
     "languages": "pass",  # a shell stage and a notebook stage in dvc.yaml (R skipped: no Rscript)
     "license": "pass",
@@ -78,3 +85,22 @@ def test_dvc_share_languages_license_cost(exam_run):
     cost = checks["cost"]["numbers"]
     assert cost["telemetry_default_on"] == 1 and cost["telemetry_on"] == 0  # DVC analytics, switched off
     assert cost["prompts"] == cost["outside_hosts"] == 0 and cost["processes_watched"] > 5
+
+
+@pytest.mark.slow
+def test_dvc_fan_out_failure_ui(exam_run):
+    record = exam_run.records["dvc"]
+    checks = record.checks
+    fan = checks["fan_out"]["numbers"]
+    assert fan["points"] == 2 and fan["workers"] == 2 and fan["seconds_1"] > 0 and fan["seconds_2"] > 0
+    assert fan["speedup"] == pytest.approx(fan["seconds_1"] / fan["seconds_2"], abs=0.01)
+    assert fan["slurm_backend"] == 0 and "-j N" in checks["fan_out"]["evidence"]
+    fail = checks["failure"]["numbers"]
+    assert fail["found"] == fail["traceback"] == 1 and fail["traceback_lines"] > 5
+    assert fail["finished_points"] == 2 and fail["redone_points"] == 0  # restored from DVC's run cache
+    assert fail["resume_seconds"] > 0 and fail["seconds_saved"] >= 0
+    assert "InvalidParameterError" in checks["failure"]["evidence"]
+    if UI != "skip":
+        ui = checks["ui"]["numbers"]
+        assert ui["runs_listed"] == ui["points_shown"] == ui["runs_in_screenshot"] == 2 and ui["runs_plotted"] == 0
+        assert (Path(record.workspace) / ui["screenshot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 from conftest import plain_baseline
 from mlops_compare.example import common
+from mlops_compare.runners import screenshot
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(importlib.util.find_spec("metaflow") is None, reason="metaflow is not installed"),
 ]
 
+# CI installs Chromium (.ci/run); elsewhere the ui check is skip without it.
+UI = "partial" if screenshot.find() or os.environ.get("CI") else "skip"
 EXPECTED = {
     "setup": "pass",
     "grid": "pass",
@@ -25,6 +28,9 @@ EXPECTED = {
     "reproduce": "partial",  # same metrics, but local runs do not record their code
     "invasiveness": "pass",
     "overhead": "pass",
+    "fan_out": "pass",  # the foreach at --max-workers 1 and 2
+    "failure": "pass",  # Run.successful, the traceback in Task.stderr, `resume` clones the finished tasks
+    "ui": UI,  # a card shows one task (the grid's results); nothing lists or compares runs
     "share": "pass",  # a second client on the datastore: namespaces hide, then show, the first user's runs
     "languages": "pass",  # a flow run from a notebook (NBRunner) with a step calling a shell script
     "license": "pass",
@@ -77,3 +83,20 @@ def test_metaflow_share_languages_license_cost(exam_run):
     assert licence["not_osi"] == licence["unknown"] == 0 and licence["tool_specific"] >= 5
     cost = checks["cost"]["numbers"]
     assert cost["telemetry_default_on"] == 0 and cost["prompts"] == cost["outside_hosts"] == 0
+
+
+def test_metaflow_fan_out_failure_ui(exam_run):
+    record = exam_run.records["metaflow"]
+    checks = record.checks
+    fan = checks["fan_out"]["numbers"]
+    assert fan["points"] == 2 and fan["seconds_1"] > 0 and fan["seconds_2"] > 0
+    assert fan["speedup"] == pytest.approx(fan["seconds_1"] / fan["seconds_2"], abs=0.01)
+    assert "@kubernetes" in fan["backends"]
+    fail = checks["failure"]["numbers"]
+    assert fail["found"] == fail["traceback"] == 1 and fail["traceback_lines"] > 5
+    assert fail["finished_points"] == fail["cloned_tasks"] == 2 and fail["redone_points"] == 0  # `resume` cloned them
+    assert fail["resume_seconds"] > 0 and fail["failed_run"] != fail["resumed_run"]
+    if UI != "skip":
+        ui = checks["ui"]["numbers"]
+        assert ui["runs_listed"] == 1 and ui["points_shown"] == 2 and ui["server_binds_all_interfaces"] == 1
+        assert (Path(record.workspace) / ui["screenshot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -4,16 +4,20 @@ logged models, dataset digests and an `mlflow.projects.run` re-run (tens of seco
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
 from mlops_compare import events
+from mlops_compare.runners import screenshot
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="mlflow is not installed"),
 ]
 
+# CI installs Chromium (.ci/run); elsewhere the ui check is skip without it.
+UI = "pass" if screenshot.find() or os.environ.get("CI") else "skip"
 EXPECTED = {
     "setup": "pass",
     "grid": "pass",
@@ -24,6 +28,9 @@ EXPECTED = {
     "reproduce": "partial",  # same metrics; no git commit recorded, so the code is not in the record
     "invasiveness": "pass",
     "overhead": "pass",
+    "fan_out": "partial",  # no fan-out of its own: a pool is yours; backends local, databricks, kubernetes
+    "failure": "partial",  # the run is FAILED and found by status; no traceback kept, no resume
+    "ui": UI,  # the tracking UI lists and compares the runs with their metrics
     "share": "partial",  # runs and a model through the shared server; the data only as a digest and a path
     "languages": "pass",  # curl to the REST API from the shell; a notebook logging a run (R skipped: no Rscript)
     "license": "partial",  # Apache-2.0, but two dependencies' metadata show no OSI-approved licence
@@ -82,3 +89,19 @@ def test_mlflow_share_languages_license_cost(exam_run):
     cost = checks["cost"]["numbers"]
     assert cost["telemetry_default_on"] == 1 and cost["telemetry_on"] == 0  # MLflow telemetry, switched off
     assert cost["prompts"] == cost["outside_hosts"] == 0 and cost["loopback_calls"] > 0  # its own server
+
+
+def test_mlflow_fan_out_failure_ui(exam_run):
+    record = exam_run.records["mlflow"]
+    checks = record.checks
+    fan = checks["fan_out"]["numbers"]
+    assert "kubernetes" in fan["backends"] and "speedup" not in fan  # nothing of MLflow's own to time
+    fail = checks["failure"]["numbers"]
+    assert fail["found"] == 1 and fail["failed_runs"] == 1 and fail["finished_points"] == 2
+    assert fail["traceback"] == 0 and fail["failed_run_params"] == 0  # status only; params logged after fit()
+    assert fail["resume_seconds"] == -1 and fail["seconds_saved"] == 0
+    if UI != "skip":
+        ui = checks["ui"]["numbers"]
+        assert ui["runs_listed"] == ui["runs_named"] == ui["points_shown"] == 2
+        assert (Path(record.workspace) / ui["screenshot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "http://127.0.0.1:" in checks["ui"]["evidence"]

@@ -14,6 +14,8 @@ from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.context import CommandError, Context
 from mlops_compare.runners.costs import Telemetry
 from mlops_compare.runners.dvc.data import DataChecks
+from mlops_compare.runners.dvc.failure import FailureCheck
+from mlops_compare.runners.dvc.fan_out import FanOutCheck
 from mlops_compare.runners.dvc.hpc import HpcCheck
 from mlops_compare.runners.dvc.languages import LanguagesCheck
 from mlops_compare.runners.dvc.large_data import LargeDataCheck
@@ -31,9 +33,22 @@ from mlops_compare.runners.dvc.repo import (
 )
 from mlops_compare.runners.dvc.share import ShareCheck
 from mlops_compare.runners.dvc.storage import StorageCheck
+from mlops_compare.runners.dvc.ui import UiCheck
 
 
-class DvcRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageCheck, ShareCheck, LanguagesCheck, Runner):
+class DvcRunner(
+    ModelsCheck,
+    DataChecks,
+    HpcCheck,
+    LargeDataCheck,
+    StorageCheck,
+    ShareCheck,
+    LanguagesCheck,
+    FanOutCheck,
+    FailureCheck,
+    UiCheck,
+    Runner,
+):
     name = "dvc"
     requires = ("dvc",)
     install = "pip install dvc"

@@ -11,6 +11,8 @@ from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.metaflow.data import DataChecks
+from mlops_compare.runners.metaflow.failure import FailureCheck
+from mlops_compare.runners.metaflow.fan_out import FanOutCheck
 from mlops_compare.runners.metaflow.flows import FLOW, MAX_WORKERS, _floats
 from mlops_compare.runners.metaflow.hpc import HpcCheck
 from mlops_compare.runners.metaflow.languages import LanguagesCheck
@@ -18,10 +20,21 @@ from mlops_compare.runners.metaflow.large_data import LargeDataCheck
 from mlops_compare.runners.metaflow.models import ModelsCheck
 from mlops_compare.runners.metaflow.share import ShareCheck
 from mlops_compare.runners.metaflow.storage import StorageCheck
+from mlops_compare.runners.metaflow.ui import UiCheck
 
 
 class MetaflowRunner(
-    ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageCheck, ShareCheck, LanguagesCheck, Runner
+    ModelsCheck,
+    DataChecks,
+    HpcCheck,
+    LargeDataCheck,
+    StorageCheck,
+    FanOutCheck,
+    FailureCheck,
+    UiCheck,
+    ShareCheck,
+    LanguagesCheck,
+    Runner,
 ):
     name = "metaflow"
     requires = ("metaflow",)

@@ -12,6 +12,8 @@ from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.costs import Telemetry
 from mlops_compare.runners.mlflow.data import DataChecks
+from mlops_compare.runners.mlflow.failure import FailureCheck
+from mlops_compare.runners.mlflow.fan_out import FanOutCheck
 from mlops_compare.runners.mlflow.hpc import HpcCheck
 from mlops_compare.runners.mlflow.languages import LanguagesCheck
 from mlops_compare.runners.mlflow.large_data import LargeDataCheck
@@ -19,9 +21,22 @@ from mlops_compare.runners.mlflow.models import ModelsCheck
 from mlops_compare.runners.mlflow.share import ShareCheck
 from mlops_compare.runners.mlflow.storage import StorageCheck
 from mlops_compare.runners.mlflow.tracking import EXPERIMENT, MlflowServer, _same
+from mlops_compare.runners.mlflow.ui import UiCheck
 
 
-class MlflowRunner(ModelsCheck, DataChecks, HpcCheck, LargeDataCheck, StorageCheck, ShareCheck, LanguagesCheck, Runner):
+class MlflowRunner(
+    ModelsCheck,
+    DataChecks,
+    HpcCheck,
+    LargeDataCheck,
+    StorageCheck,
+    FanOutCheck,
+    FailureCheck,
+    UiCheck,
+    ShareCheck,
+    LanguagesCheck,
+    Runner,
+):
     name = "mlflow"
     requires = ("mlflow",)
     install = "pip install mlflow"
