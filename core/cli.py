@@ -156,27 +156,32 @@ def cmd_score(args) -> int:
     from mlops_compare import export
     from mlops_compare.evidence import Evidence
     from mlops_compare.summary import all_profiles, summarize
+    from mlops_compare.unscored import unscored
 
     criteria = criteria_mod.load(args.criteria)
     evidence = Evidence.from_store(args.store)
+    extra = unscored(criteria, evidence)  # runners without ratings: shown with a note, not ranked
     if args.all_profiles:
         if args.weight or args.profile:
             raise UserError("--all-profiles ranks every profile as written; leave out --profile and --weight")
-        emit(export.render_all_profiles(criteria, all_profiles(criteria, evidence), args.format), args.output)
+        emit(export.render_all_profiles(criteria, all_profiles(criteria, evidence), args.format, extra), args.output)
         return 0
     profile = pick_profile(criteria, args.profile, args.weight)
-    emit(export.render(summarize(criteria, profile, evidence), args.format), args.output)
+    emit(export.render(summarize(criteria, profile, evidence), args.format, extra), args.output)
     return 0
 
 
 def cmd_check(args) -> int:
     from mlops_compare import criteria as criteria_mod
+    from mlops_compare.unscored import unscored
 
     criteria = criteria_mod.load(args.criteria)
     print(
         f"{criteria.path}: ok ({len(criteria.checkpoints)} checkpoints, {len(criteria.profiles)} profiles, "
         f"{len(criteria.tools)} tools)"
     )
+    for tool in unscored(criteria, installed=True):  # a note, not an error: it still runs and is reported
+        print(f"note: {tool.note}")
     return 0
 
 

@@ -291,8 +291,9 @@ def measure(source: ToolEvidence | RunRecord, check_ids: Iterable[str]) -> tuple
     return rating, why
 
 
-def major_minor(version: str) -> tuple[str, ...]:
-    return tuple(version.split(".")[:2]) if version else ()
+def major_minor(version: str) -> tuple[tuple[str, ...], ...]:
+    """("3", "67") per tool of *version*: one release, or a combination's "3.67.1 + 3.17.2"."""
+    return tuple(tuple(part.strip().split(".")[:2]) for part in version.split(" + ")) if version else ()
 
 
 @dataclass(frozen=True)

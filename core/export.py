@@ -3,7 +3,9 @@
 `render`: one profile: a ranking table (tool, score, rank, P(first)), a checkpoint table
 (checkpoint, weight, one column per tool with its rating) and the sensitivity summary.
 `render_all_profiles`: every profile side by side with the Borda compromise
-(`summary.all_profiles`). Every markdown cell is escaped (`md_cell`), so a ``|`` or a
+(`summary.all_profiles`). Both carry the tools that ran but have no ratings
+(`unscored`): a "Not scored" section, ``unscored`` in JSON, rows in CSV. Every markdown
+cell is escaped (`md_cell`), so a ``|`` or a
 newline in a reason cannot break a table; all CSV goes through the csv module.
 """
 
@@ -12,10 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from mlops_compare.criteria import WEIGHT_MAX, Criteria
 from mlops_compare.summary import Summary
+from mlops_compare.unscored import Unscored
+from mlops_compare.unscored import to_data as unscored_data
 
 FORMATS = ("md", "csv", "json")
 
@@ -122,6 +127,26 @@ def to_markdown(summary: Summary) -> str:
     return "\n".join(out) + "\n"
 
 
+def unscored_markdown(criteria: Criteria, items: Sequence[Unscored]) -> list[str]:
+    """The "Not scored" section: each tool's note, what it ran, the ratings it would get (none: [])."""
+    if not items:
+        return []
+    out = ["## Not scored", ""] + [md_cell(u.note) + "." for u in items]
+    rows = [
+        [u.tool, "installed" if u.has_runner else "not installed", u.newest]
+        + [", ".join(f"{c} {s}" for c, s in u.checks.items()) or "-"]
+        for u in items
+    ]
+    out += ["", md_table(["tool", "runner", "newest run", "checks that ran (newest run each)"], rows), ""]
+    measured = [c for c in criteria.checkpoints if any(c.id in u.measured for u in items)]
+    if measured:
+        header = ["checkpoint", *(f"{u.tool} (measured)" for u in items)]
+        table = [[c.title, *(f"{u.measured[c.id]:g}" if c.id in u.measured else "-" for u in items)] for c in measured]
+        out += ["Measured ratings it would get (the other checkpoints need expert ratings):", ""]
+        out += [md_table(header, table, ["l"] + ["r"] * len(items)), ""]
+    return out
+
+
 def to_csv(summary: Summary) -> str:
     data = to_data(summary)
     rows: list[list[Any]] = [
@@ -138,32 +163,50 @@ def to_csv(summary: Summary) -> str:
     return _csv(rows)
 
 
+def _unscored_rows(criteria: Criteria, items: Sequence[Unscored]) -> list[list[Any]]:
+    """CSV rows (to_csv's columns) per unscored tool and measured checkpoint; the note as the why."""
+    rows: list[list[Any]] = []
+    for u in items:
+        for cid, rating in u.measured.items() or [("", "")]:
+            checkpoint = criteria.checkpoint(cid) if cid else None
+            title, source = (
+                (checkpoint.title, "measured: " + ", ".join(checkpoint.evidence)) if checkpoint else ("", "")
+            )
+            rows.append(["unscored", cid, title, "", u.tool, rating, "", "", "", u.note, source, ""])
+    return rows
+
+
 def _csv(rows: list[list[Any]]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
 
 
-def render(summary: Summary, fmt: str) -> str:
+def render(summary: Summary, fmt: str, unscored: Sequence[Unscored] = ()) -> str:
     if fmt == "md":
-        return to_markdown(summary)
+        return to_markdown(summary) + "".join(f"\n{line}" for line in unscored_markdown(summary.criteria, unscored))
     if fmt == "csv":
-        return to_csv(summary)
+        return to_csv(summary) + _csv(_unscored_rows(summary.criteria, unscored))
     if fmt == "json":
-        return json.dumps(to_data(summary), indent=2, ensure_ascii=False) + "\n"
+        return (
+            json.dumps({**to_data(summary), "unscored": unscored_data(unscored)}, indent=2, ensure_ascii=False) + "\n"
+        )
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-def render_all_profiles(criteria: Criteria, ranking: dict[str, Any], fmt: str) -> str:
+def render_all_profiles(
+    criteria: Criteria, ranking: dict[str, Any], fmt: str, unscored: Sequence[Unscored] = ()
+) -> str:
     """Every profile side by side (*ranking* is `summary.all_profiles`), best compromise first."""
     tools = sorted(criteria.tools, key=lambda t: (ranking["compromise"][t], -ranking["borda"][t]))
     if fmt == "json":
-        return json.dumps(ranking, indent=2, ensure_ascii=False) + "\n"
+        return json.dumps({**ranking, "unscored": unscored_data(unscored)}, indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
         rows: list[list[Any]] = [["profile", "tool", "score", "rank"]]
         for pid, p in ranking["profiles"].items():
             rows += [[pid, t, f"{p['scores'][t]:.4f}", p["ranks"][t]] for t in tools]
         rows += [["borda", t, ranking["borda"][t], ranking["compromise"][t]] for t in tools]
+        rows += [["unscored", u.tool, "", ""] for u in unscored]
         return _csv(rows)
     if fmt != "md":
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -176,4 +219,5 @@ def render_all_profiles(criteria: Criteria, ranking: dict[str, Any], fmt: str) -
         "# mlops-compare: every profile\n\n"
         + md_table(["profile", *names], rows, ["l"] + ["r"] * len(tools))
         + "\n\nBorda: each profile gives a tool (number of tools - rank) points; the compromise ranks by the sum.\n"
+        + "".join(f"\n{line}" for line in unscored_markdown(criteria, unscored))
     )

@@ -30,8 +30,9 @@ from mlops_compare.evidence import (
     variants,
     without_workspace,
 )
-from mlops_compare.export import md_cell, md_table
+from mlops_compare.export import md_cell, md_table, unscored_markdown
 from mlops_compare.summary import summarize
+from mlops_compare.unscored import unscored
 
 SKLEARN_PREFIX = "sklearn:"
 LIBRARIES = ("mlops-compare", "mlflow", "dvc", "metaflow", "scikit-learn", "pandas", "numpy", "textual")
@@ -117,6 +118,9 @@ def decision_report(
         "```",
         "",
     ]
+
+    # runners without ratings: their results are in the exam section, their scores nowhere
+    out += unscored_markdown(criteria, unscored(criteria, evidence))
 
     # weights and checkpoints
     out += ["## Checkpoints", ""]

@@ -66,7 +66,9 @@ class Runner(abc.ABC):
         requires: import names of the modules the tool needs; checked before anything runs.
         install: what to install when they are missing, e.g. "pip install mlflow".
         distribution: the distribution whose version is reported (defaults to `name`).
-        example: the folder of example/ holding this tool's integration.
+        example: the folder of example/ holding this tool's integration ("" when it has none).
+        example_package: the package holding that folder, for a plugin that ships its own
+            (e.g. "my_plugin.example"); "" means this project's example/ (`example_dir`).
         process_setup: how the tool runs grid points, "in-process" or "subprocess"; overhead
             compares against the plain script run the same way.
         commands: the tool commands a user has to type for the whole exam (for invasiveness).
@@ -80,6 +82,7 @@ class Runner(abc.ABC):
     install: ClassVar[str] = ""
     distribution: ClassVar[str | None] = None
     example: ClassVar[str] = ""
+    example_package: ClassVar[str] = ""
     process_setup: ClassVar[str] = "in-process"
     commands: ClassVar[tuple[str, ...]] = ()
     telemetry: ClassVar[tuple[costs.Telemetry, ...]] = ()
@@ -108,6 +111,17 @@ class Runner(abc.ABC):
             return importlib.metadata.version(cls.distribution or cls.name)
         except importlib.metadata.PackageNotFoundError:
             return ""
+
+    @classmethod
+    def example_dir(cls) -> Path | None:
+        """The folder of this runner's example (`example` inside `example_package`), or None without one."""
+        if not cls.example:
+            return None
+        if not cls.example_package:
+            return EXAMPLE_DIR / cls.example
+        import importlib.resources
+
+        return Path(str(importlib.resources.files(cls.example_package))) / cls.example
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -271,8 +285,11 @@ class Runner(abc.ABC):
         return Outcome(*costs.describe(findings))
 
     def invasiveness(self, ctx: Context) -> Outcome:
+        folder = self.example_dir()
+        if folder is None or not folder.is_dir():
+            where = f"{folder} does not exist" if folder else "the runner names none (Runner.example)"
+            return Outcome("skip", f"no example folder to compare with example/plain/train.py: {where}")
         plain = (EXAMPLE_DIR / "plain" / "train.py").read_text()
-        folder = EXAMPLE_DIR / self.example
         scripts = sorted(p for p in folder.glob("*.py"))
         other = sorted(
             p.name for p in folder.iterdir() if p.is_file() and p.suffix != ".py" and not p.name.startswith(".")

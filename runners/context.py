@@ -152,8 +152,12 @@ class Context:
             raise CommandError(f"`{shlex.join(argv[:4])}` timed out after {timeout:g} s: {tail}", timed_out=True)
         return code, "\n".join(lines), lines[-3:]
 
-    def copy_example(self, folder: str) -> list[str]:
-        """Copy ``example/<folder>/`` and ``common.py`` into the workspace; return file names."""
+    def copy_example(self, folder: str | Path) -> list[str]:
+        """Copy an example folder and ``common.py`` into the workspace; return file names.
+
+        *folder* is a folder name under this project's ``example/``, or a path: a plugin's
+        own example folder (`Runner.example_dir`). ``common.py`` always comes from here.
+        """
         names = ["common.py"]
         shutil.copy2(EXAMPLE_DIR / "common.py", self.workspace / "common.py")
         for path in sorted((EXAMPLE_DIR / folder).iterdir()):

@@ -46,7 +46,7 @@ def test_measured_ratings_sources_and_flags_reach_the_report(exam_run, tmp_path)
     assert set(evidence.records) == set(exam_run.records)
     cells = measured_cells(c, profile, evidence)
 
-    for tool in c.tools:
+    for tool in (t for t in c.tools if t in exam_run.records):  # dvc-mlflow: tests/test_runner_dvc_mlflow.py
         record = exam_run.records[tool]
         tracking = cells[tool]["tracking"]
         expected, _ = measure(record, ("retrieve", "baseline_match"))

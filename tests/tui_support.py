@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import without_large_data, without_storage
+from conftest import without_large_data, without_storage, without_tool
 from mlops_compare import events
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
@@ -90,9 +90,13 @@ class ReplayStarter:
 
 
 def criteria_copy(folder: Path) -> Path:
-    """The shipped criteria without ``[exam.large_data]`` and ``[exam.storage]``: a real run from the TUI stays seconds long."""
+    """The shipped criteria without ``[exam.large_data]`` and ``[exam.storage]``: a real run from the TUI stays seconds long.
+
+    Also without the DVC + MLflow combination's ratings: the TUI's scores and snapshots are
+    worked out for the study's three tools (the combination's pane and score: test_unscored.py).
+    """
     path = folder / "criteria.toml"
-    path.write_text(without_storage(without_large_data(SHIPPED.read_text())))
+    path.write_text(without_tool(without_storage(without_large_data(SHIPPED.read_text())), "dvc-mlflow"))
     return path
 
 

@@ -95,7 +95,7 @@ class DvcRunner(
     def setup(self, ctx: Context) -> Outcome:
         start = time.perf_counter()
         self.var_tmp_before = _var_tmp_snapshot()
-        files = ctx.copy_example("dvc")
+        files = ctx.copy_example(self.example)
         site_cache = ctx.workspace / SITE_CACHE
         self._git(ctx, "init", "-q")
         with open(ctx.workspace / ".git" / "info" / "exclude", "a") as handle:
