@@ -260,8 +260,8 @@ def _exam_section(evidence: Evidence) -> list[str]:
         )
     )
     out += _hpc_section(evidence)
-    out += _operations_section(evidence)
     out += _storage_section(evidence)
+    out += _operations_section(evidence)
     out += large_data.markdown(
         {
             t: (f.checks["large_data"].status, _numbers(f, "large_data"))
