@@ -40,6 +40,7 @@ point disagree.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,13 +87,19 @@ def run_label(started_at: str) -> str:
     return started_at[:16].replace("T", " ") + " UTC"
 
 
+# The temporary "shared file system" folder the storage check makes next to the workspace.
+_SHARED_TEMP = re.compile(r"/\S*/mlops-compare-shared-[\w.-]+")
+
+
 def without_workspace(text: str, record: RunRecord) -> str:
-    """*text* with the run's temporary folder written as ``<workspace>``: no machine paths in shared texts."""
-    if not record.workspace:
-        return text
-    for path in {record.workspace, str(Path(record.workspace).resolve())}:
-        text = text.replace(path, WORKSPACE)
-    return text
+    """*text* with the run's temporary folders written as ``<workspace>`` and ``<shared folder>``.
+
+    No machine paths in shared texts.
+    """
+    if record.workspace:
+        for path in {record.workspace, str(Path(record.workspace).resolve())}:
+            text = text.replace(path, WORKSPACE)
+    return _SHARED_TEMP.sub("<shared folder>", text)
 
 
 @dataclass(frozen=True)
@@ -206,6 +213,11 @@ class Evidence:
         out = cls()
         for record in records:
             out.tools.setdefault(record.tool, ToolEvidence(record.tool)).add_older(record)
+        # In the order people read tools in (baseline first, the study's order), not by date.
+        from mlops_compare.registry import PREFERRED
+
+        rank = {name: i for i, name in enumerate(PREFERRED)}
+        out.tools = dict(sorted(out.tools.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
         return out
 
     @classmethod
@@ -226,6 +238,11 @@ class Evidence:
             except (OSError, ValueError, TypeError):
                 continue  # unreadable: the tool's older runs still count
             out.tools.setdefault(record.tool, ToolEvidence(record.tool)).add_older(record)
+        # In the order people read tools in (baseline first, the study's order), not by date.
+        from mlops_compare.registry import PREFERRED
+
+        rank = {name: i for i, name in enumerate(PREFERRED)}
+        out.tools = dict(sorted(out.tools.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
         return out
 
     def with_record(self, record: RunRecord) -> Evidence:

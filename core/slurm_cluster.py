@@ -388,8 +388,10 @@ def main(argv: list[str] | None = None) -> int:
     if why:
         print(f"slurm_cluster: {why}", file=sys.stderr)
         return 2
-    # SIGTERM (e.g. from a supervisor) stops the cluster like Ctrl+C does.
+    # SIGTERM (e.g. from a supervisor) stops the cluster like Ctrl+C does; so does SIGINT when
+    # a shell started us in the background with SIGINT ignored (Python then installs no handler).
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     cluster = Cluster(args.dir, min_job_age=args.min_job_age)
     try:
         cluster.start()
