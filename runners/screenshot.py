@@ -11,6 +11,7 @@ the page. Without Chromium (`find` returns None) a UI check is ``skip``, never `
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +30,7 @@ FLAGS = (
     "--disable-sync",
 )
 TIMEOUT = 90.0
+SOCKET_ROOM = 60  # longest TMPDIR that leaves Chromium's socket name room under the 107-byte limit
 WAIT_MS = 15000  # virtual time for a page's scripts and its requests to the UI's API to settle
 
 
@@ -56,7 +58,18 @@ def capture(ctx: Context, url: str, png: Path, size: tuple[int, int] = (1280, 80
         url,
     ]
     png.unlink(missing_ok=True)
-    dom = ctx.run(argv, output="capture", timeout=TIMEOUT)
+    # Chromium binds a Unix socket under TMPDIR, and a socket path has at most 107 bytes: under
+    # a deep workspace (pytest's tmp_path, a long --workdir) it cannot start ("Socket path too
+    # long"). Then, and only then, it gets a short private folder in /tmp, removed right after:
+    # the one place a runner writes outside its workspace, for the length of one screenshot.
+    short = None
+    if len(str(ctx.workspace / "tmp")) > SOCKET_ROOM:
+        short = tempfile.mkdtemp(prefix="mc-chromium-", dir="/tmp")
+    try:
+        dom = ctx.run(argv, output="capture", timeout=TIMEOUT, env={"TMPDIR": short} if short else None)
+    finally:
+        if short:
+            shutil.rmtree(short, ignore_errors=True)
     if not png.is_file():
         raise CommandError(f"chromium wrote no screenshot of {url}")
     return dom

@@ -82,7 +82,8 @@ def test_full_grid_on_the_study_wine_data(tmp_path):
     shutil.copy(WINE, data)
     exam.update(data=str(data), target="quality")
     records = asyncio.run(run_many([RunRequest(t, exam, workdir=tmp_path) for t in ("plain", "mlflow")], jobs=2))
-    assert [r.status for r in records] == ["passed", "passed"], [r.reason for r in records]
+    failed = {r.tool: {k: c["evidence"] for k, c in r.checks.items() if c["status"] == "fail"} for r in records}
+    assert [r.status for r in records] == ["passed", "passed"], ([r.reason for r in records], failed)
     assert all(len(r.metrics) == 9 and r.dataset["rows"] == 4898 for r in records)
     _, worst = agreement(Evidence({r.tool: r for r in records}))
     assert worst <= 1e-9
