@@ -19,6 +19,7 @@ from mlops_compare.tui.charts import ChartsView
 from mlops_compare.tui.checkpoint_table import CheckpointTable
 from mlops_compare.tui.messages import EventsArrived, RunFinished, RunQueued, RunStarted
 from mlops_compare.tui.runs import NOT_STARTED, launcher_starter
+from mlops_compare.tui.scoreboard import Scoreboard
 from mlops_compare.tui.textline import TextLine
 from textual.widgets import DataTable
 from tui_support import ReplayStarter, criteria_copy, make_app, recorded, settle, wait_for
@@ -192,3 +193,17 @@ async def test_a_cancelled_rerun_keeps_the_measured_ratings(tmp_path):
         assert app.main.pane("metaflow").record.status == "cancelled"
         assert table.cell("tracking", "tool-metaflow") == measured
     assert store.latest()["metaflow"].status == "cancelled"
+
+
+async def test_a_tool_with_measurements_but_no_ratings_is_named_not_scored(tmp_path):
+    """A runner without ratings in criteria.toml (a new plugin) is named on the scoreboard, not left out."""
+    store = Store(tmp_path / ".mlops-compare")
+    record = RunRecord(tool="notebook-log", status="passed", started_at="2025-11-20T09:30:00+00:00")
+    record.checks = {"retrieve": {"status": "pass", "seconds": 1.0, "evidence": "read back", "numbers": {}}}
+    store.save(record)
+    app = make_app(tmp_path, ReplayStarter(store=store, hold_after=0), store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        board = app.main.query_one(Scoreboard)
+        assert board.unscored(board.summary) == ["notebook-log"]
+        assert "Not scored: notebook-log has measurements but no ratings" in str(board.render())

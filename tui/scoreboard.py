@@ -79,4 +79,19 @@ class Scoreboard(Static):
         else:
             title = clean(summary.criteria.checkpoint(overall.checkpoint).title, 60)
             text.append(f"{title} {overall.describe(WEIGHT_MAX)}")
+        for tool in self.unscored(summary):
+            # As `score` says it: measured but not ranked, rather than silently left out.
+            text.append(f"\nNot scored: {clean(tool, 30)} has measurements but no ratings; ", style="italic")
+            text.append(f"add [tool.{clean(tool, 30)}] ratings to criteria.toml to rank it", style="dim")
         return text
+
+    def unscored(self, summary: Summary) -> list[str]:
+        """Tools with stored measurements (a runner's pane) but no ratings in the criteria."""
+        evidence = getattr(self.app, "evidence", None)
+        if evidence is None:
+            return []
+        return [
+            tool
+            for tool, found in evidence.tools.items()
+            if tool not in summary.criteria.tools and tool != "plain" and found.checks
+        ]
