@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -145,6 +143,9 @@ class SlurmExecutor:
 
     def check(self, timeout: float | None) -> None:
         """Raise UserError unless Slurm takes a job with these options from here."""
+        import shutil  # here, not at the top: `mlops-compare score` imports this module for its flags
+        import subprocess
+
         from mlops_compare import slurm
 
         env = {**os.environ, **self.options.env}
