@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ from typing import Any
 from mlops_compare import events, slurm
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import CommandError, Context
 
 DEFAULT_TIME_LIMIT = "10"  # minutes per job when [exam.hpc] sets none: a stuck job ends by itself
 JOB_TIMEOUT = (120.0, 60.0)  # wait for a route's jobs: 120 s + 60 s per job, then give up
@@ -323,3 +324,24 @@ def unavailable(ctx: Context) -> Outcome | None:
     if why:
         return Outcome("fail", f"Slurm is not reachable from the runner: {why}", {"native": 0, "jobs": 0})
     return None
+
+
+PLUGIN_INSTALL_TIMEOUT = 180.0
+
+
+def install_plugin(ctx: Context, package: str, folder: Path) -> tuple[str | None, str]:
+    """pip-install a tool's Slurm plugin, without its dependencies, into *folder* (in the workspace).
+
+    Never into the project's environment: a plugin that pins an older tool would downgrade it.
+    Returns (its version, "") or (None, why it could not be installed).
+    """
+    try:
+        ctx.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(folder), package],
+            timeout=PLUGIN_INSTALL_TIMEOUT,
+        )
+    except CommandError as exc:
+        return None, f"pip could not install {package}: {exc}"
+    dist = package.replace("-", "_")
+    found = (p.name.removesuffix(".dist-info").split("-")[1] for p in folder.glob(f"{dist}-*.dist-info"))
+    return next(found, "?"), ""

@@ -32,7 +32,6 @@ from mlops_compare.runners.context import CommandError, Context
 from mlops_compare.runners.metaflow.flows import FLOW, FLOW_FILE, MAX_WORKERS, RUN_START, MetaflowFlows, _floats
 
 PLUGIN = "metaflow-slurm"
-INSTALL_TIMEOUT = 180.0
 FLOW_TIMEOUT = 600.0
 LOGIN_ALIAS = "slurm-login"
 SBIN = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
@@ -148,15 +147,9 @@ class HpcCheck(MetaflowFlows):
         route = slurm_jobs.Route(f"{PLUGIN} (`--with slurm`: every step a Slurm job)", native=True)
         start = time.perf_counter()
         plugins = folder / "plugins"
-        try:
-            ctx.run(
-                [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(plugins), PLUGIN],
-                timeout=INSTALL_TIMEOUT,
-            )
-        except CommandError as exc:
-            route.why = f"pip could not install {PLUGIN}: {exc}"
+        version, route.why = slurm_jobs.install_plugin(ctx, PLUGIN, plugins)
+        if version is None:
             return route
-        version = next((p.name.removesuffix(".dist-info").split("-")[1] for p in plugins.glob("metaflow_slurm-*")), "?")
         route.name = f"{PLUGIN} {version} (`--with slurm`: every step a Slurm job)"
         try:
             import asyncssh  # noqa: F401  (the plugin's SSH client; installed with DVC here)

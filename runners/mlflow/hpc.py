@@ -28,7 +28,6 @@ from mlops_compare.runners.context import CommandError, Context
 from mlops_compare.runners.mlflow.tracking import MlflowServer, MlflowTracking
 
 PLUGIN = "mlflow-slurm"
-INSTALL_TIMEOUT = 180.0
 RUN_TIMEOUT = 180.0  # one `mlflow run -b slurm`: it returns once the job is submitted
 ERROR_LINE = re.compile(r"\b(\w+(?:Error|Exception)\b.*)")
 
@@ -72,17 +71,9 @@ class HpcCheck(MlflowTracking):
         route = slurm_jobs.Route(f"{PLUGIN} (`mlflow run -b slurm`, MLflow Projects backend)", native=True)
         start = time.perf_counter()
         plugins = folder / "plugins"
-        try:
-            ctx.run(
-                [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(plugins), PLUGIN],
-                timeout=INSTALL_TIMEOUT,
-            )
-        except CommandError as exc:
-            route.why = f"pip could not install {PLUGIN}: {exc}"
+        version, route.why = slurm_jobs.install_plugin(ctx, PLUGIN, plugins)
+        if version is None:
             return route
-        version = next(
-            (p.name.removesuffix(".dist-info").split("-")[1] for p in plugins.glob("mlflow_slurm-*.dist-info")), "?"
-        )
         route.name = f"{PLUGIN} {version} (`mlflow run -b slurm`, MLflow Projects backend)"
         route.installed = (
             f"{PLUGIN} {version} with `pip install --no-deps --target` into the workspace (it requires only "
