@@ -18,6 +18,8 @@ from typing import Any
 Report = Callable[..., None]  # problem(message, *toml_path)
 
 DEFAULT_ROWS = (10_000, 100_000, 1_000_000)
+# endpoint_url "": the exam starts its own local S3 server for the run.
+S3_DEFAULTS = {"endpoint_url": "", "bucket": "mlops-compare", "prefix": "exam", "region": "us-east-1"}
 # Keys that name a secret: refused in the TOML, whatever table they are in.
 SECRET_KEYS = ("secret", "password", "token", "access_key", "credentials")
 
@@ -165,17 +167,13 @@ def _storage(table: dict[str, Any], problem: Report) -> dict[str, Any]:
         out["shared_path"] = ""
     out.setdefault("shared_path", "")  # "": a temporary folder next to the workspace; false: no shared remote
     out["timeout"] = float(out.get("timeout", 60))
-    s3 = out.get("s3", True)
+    s3 = out.get("s3", True)  # True: a local server with the defaults; False: no S3 remote
+    if s3 is True:
+        s3 = {}
     if isinstance(s3, dict):
         known = {"endpoint_url": str, "bucket": str, "prefix": str, "region": str}
-        s3 = _keys(s3, known, (*where, "s3"), problem)
-        s3.setdefault("endpoint_url", "")  # "": the exam starts its own local S3 server
-        s3.setdefault("bucket", "mlops-compare")
-        s3.setdefault("prefix", "exam")
-        s3.setdefault("region", "us-east-1")
-    out["s3"] = s3  # True: a local server with the defaults; False: no S3 remote
-    if out["s3"] is True:
-        out["s3"] = {"endpoint_url": "", "bucket": "mlops-compare", "prefix": "exam", "region": "us-east-1"}
+        s3 = {**S3_DEFAULTS, **_keys(s3, known, (*where, "s3"), problem)}
+    out["s3"] = s3
     return out
 
 
