@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from mlops_compare import criteria, registry
-from mlops_compare.launcher import RunRequest, run_many
+from mlops_compare.executors.local import RunRequest, run_many
 
 
 def run_all(exam: dict, jobs: int, tools: list[str], workdir: Path):

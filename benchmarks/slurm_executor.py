@@ -1,6 +1,6 @@
 """Benchmark: the exam with `--executor slurm` against local processes, and Slurm's cost per job.
 
-Starts a throwaway single-node Slurm (`mlops_compare.slurm_cluster`, Slurm's default
+Starts a throwaway single-node Slurm (`mlops_compare.infra.slurm_cluster`, Slurm's default
 scheduling settings unless --fast-schedule), then runs the same exam twice: every runner as
 a local process (--jobs 2, the default) and every runner as a batch job (all submitted at
 once; the node's 2 CPUs run two at a time, one CPU each). It prints the wall time of both,
@@ -22,11 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlops_compare import criteria, registry, slurm
+from mlops_compare import criteria, registry
 from mlops_compare.executors import SlurmExecutor
-from mlops_compare.launcher import RunRequest, run_many
-from mlops_compare.slurm_cluster import Cluster
-from mlops_compare.slurm_executor import SlurmOptions
+from mlops_compare.executors.local import RunRequest, run_many
+from mlops_compare.executors.slurm import SlurmOptions
+from mlops_compare.infra import slurm
+from mlops_compare.infra.slurm_cluster import Cluster
 
 
 def run_all(requests, jobs, factory=None):

@@ -64,7 +64,7 @@ if __name__ == "__main__":
 
 # --- part 1: the real check on the wine data ------------------------------------------
 def wine(tools: list[str], workdir: Path) -> None:
-    from mlops_compare.launcher import RunRequest, run_many
+    from mlops_compare.executors.local import RunRequest, run_many
 
     exam = {
         "data": str(WINE),
@@ -311,7 +311,7 @@ BIG = {"plain": big_plain, "dvc": big_dvc, "mlflow": big_mlflow, "metaflow": big
 
 
 def big(tools: list[str], size_mb: int, workdir: Path) -> None:
-    from mlops_compare.s3_endpoint import LocalS3
+    from mlops_compare.infra.s3_endpoint import LocalS3
 
     blob = workdir / "big.bin"
     start = time.perf_counter()

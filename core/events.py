@@ -70,7 +70,7 @@ CHECKS: tuple[Check, ...] = (
     # large_data: pass when every size stays within slow_factor x the plain time (or under a
     # minute) and the memory limit, metrics equal plain's and the bytes come back from the
     # tool; partial when it breaks at some size or keeps no copy; fail on wrong metrics or
-    # bytes, or failing at the smallest size (runners/scaling.py).
+    # bytes, or failing at the smallest size (runners/checks/large_data.py).
     Check("large_data", "time, memory and disk as the data grows", enabled_by="large_data"),
     Check("hpc", "the grid as Slurm jobs", enabled_by="hpc"),
 )

@@ -18,7 +18,7 @@ from mlops_compare import criteria as criteria_mod
 from mlops_compare import executors
 from mlops_compare.errors import UserError
 from mlops_compare.events import CHECK_IDS, jsonable
-from mlops_compare.launcher import RunnerProcess, RunRequest, run_many
+from mlops_compare.executors.local import RunnerProcess, RunRequest, run_many
 from mlops_compare.plan import Choices, plan
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store

@@ -1,11 +1,11 @@
 """The large-data check as the core sees it: where its cache lives, cleaning it, its curves.
 
 Runners generate the scaled data sets into a cache folder outside every workspace (see
-``runners/scaled_data.py``); the core chooses that folder in the parent process, because
+``runners/checks/large_data_sets.py``); the core chooses that folder in the parent process, because
 runners run with HOME and the XDG folders inside their own workspace. `clean` removes what
 the generator wrote there (only files it names, never the folder's other contents: a user
 may point ``cache`` at a folder of their own). `curves` turns the check's flat numbers
-(``"<rows>:<field>"``, written by ``runners/scaling.py``) back into one row per size, for
+(``"<rows>:<field>"``, written by ``runners/checks/large_data.py``) back into one row per size, for
 the report and the TUI's chart, and `markdown` writes the report's section. Nothing here
 imports pandas.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 APP = "mlops-compare"
-GENERATED = ("*.gen.csv", "*.gen.lock", "*.gen.tmp-*")  # every name runners/scaled_data.py writes
+GENERATED = ("*.gen.csv", "*.gen.lock", "*.gen.tmp-*")  # every name runners/checks/large_data_sets.py writes
 
 
 def default_cache() -> Path:

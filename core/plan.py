@@ -18,7 +18,7 @@ from mlops_compare import large_data, registry
 from mlops_compare.criteria import Criteria
 from mlops_compare.errors import UserError
 from mlops_compare.events import CHECK_IDS
-from mlops_compare.launcher import RunRequest
+from mlops_compare.executors.local import RunRequest
 
 SKLEARN_PREFIX = "sklearn:"
 

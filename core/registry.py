@@ -2,7 +2,7 @@
 
 Listing runners reads entry-point metadata only; nothing is imported, so listing is fast
 and a runner whose tool is missing (or whose module is broken) is still listed. Each
-runner is started as ``python -m <module>`` by `mlops_compare.launcher`.
+runner is started as ``python -m <module>`` by `mlops_compare.executors.local`.
 """
 
 from __future__ import annotations

@@ -41,8 +41,10 @@ from typing import Any, ClassVar
 
 from mlops_compare import events
 from mlops_compare.example import common
-from mlops_compare.runners import costs, metadata, netwatch
 from mlops_compare.runners.channel import Emitter, capture_output
+from mlops_compare.runners.checks import cost as costs
+from mlops_compare.runners.checks import cost_netwatch as netwatch
+from mlops_compare.runners.checks import license as metadata
 from mlops_compare.runners.context import EXAMPLE_DIR, Context
 from mlops_compare.runners.measures import diff_lines, dir_size
 
@@ -172,19 +174,19 @@ class Runner(abc.ABC):
 
     @abc.abstractmethod
     def large_data(self, ctx: Context) -> Outcome:
-        """Time, memory and disk per data size through the tool versus plain (`runners/scaling.py`)."""
+        """Time, memory and disk per data size through the tool versus plain (`runners/checks/large_data.py`)."""
 
     @abc.abstractmethod
     def hpc(self, ctx: Context) -> Outcome:
-        """Run the grid as Slurm jobs through the tool's own route, then a wrapper (runners/slurm_jobs.py)."""
+        """Run the grid as Slurm jobs through the tool's own route, then a wrapper (runners/checks/hpc.py)."""
 
     @abc.abstractmethod
     def remote_storage(self, ctx: Context) -> Outcome:
-        """Round trips through a shared folder and an S3 endpoint with the tool's own mechanism (`runners/remotes.py`)."""
+        """Round trips through a shared folder and an S3 endpoint with the tool's own mechanism (`runners/checks/remote_storage.py`)."""
 
     @abc.abstractmethod
     def fan_out(self, ctx: Context) -> Outcome:
-        """The grid through the tool's own parallelism at 1 and 2 workers (`runners/operations.py`)."""
+        """The grid through the tool's own parallelism at 1 and 2 workers (`runners/checks/operations.py`)."""
 
     @abc.abstractmethod
     def failure(self, ctx: Context) -> Outcome:
@@ -192,7 +194,7 @@ class Runner(abc.ABC):
 
     @abc.abstractmethod
     def ui(self, ctx: Context) -> Outcome:
-        """The tool's own UI or report shows the grid's runs and metrics; a screenshot (`runners/screenshot.py`)."""
+        """The tool's own UI or report shows the grid's runs and metrics; a screenshot (`runners/checks/ui.py`)."""
 
     def store_paths(self, ctx: Context) -> list[Path]:
         """The tool's own store(s) in the workspace, for the disk footprint."""

@@ -25,7 +25,7 @@ class Emitter:
         self._lock = threading.Lock()
         self.tool_lines: list[str] = []  # the tools' output so far (not the runner's own lines), for `cost`
         # Set while a check holds credentials the core does not know (a local S3 server's
-        # throwaway keys): a `mlops_compare.redaction.Redactor` applied to every event.
+        # throwaway keys): a `mlops_compare.infra.redaction.Redactor` applied to every event.
         self.redactor: Any = None
 
     def emit(self, kind: str, **fields: Any) -> None:

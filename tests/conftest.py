@@ -118,7 +118,7 @@ def exam_run(tmp_path_factory) -> ExamRun:
     import subprocess
 
     from mlops_compare import registry
-    from mlops_compare.launcher import RunRequest, run_many
+    from mlops_compare.executors.local import RunRequest, run_many
     from mlops_compare.store import Store
 
     base = tmp_path_factory.mktemp("exam")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from mlops_compare import slurm_cluster as cluster_module
+from mlops_compare.infra import slurm_cluster as cluster_module
 
 
 def require_slurm() -> None:

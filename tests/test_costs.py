@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from mlops_compare.runners import costs, netwatch
+from mlops_compare.runners.checks import cost as costs
+from mlops_compare.runners.checks import cost_netwatch as netwatch
 
 TELEMETRY = (costs.Telemetry("Tool telemetry", "telemetry.example", ("TOOL_NO_TELEMETRY", "DO_NOT_TRACK")),)
 

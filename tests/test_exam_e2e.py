@@ -13,7 +13,7 @@ import pytest
 from conftest import WINE
 from mlops_compare import criteria
 from mlops_compare.evidence import Evidence, agreement, measure, measured_cells
-from mlops_compare.launcher import RunRequest, run_many
+from mlops_compare.executors.local import RunRequest, run_many
 from mlops_compare.report import decision_report
 
 pytestmark = pytest.mark.slow

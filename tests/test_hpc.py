@@ -14,8 +14,9 @@ import time
 
 import pytest
 from conftest import SMALL_EXAM
-from mlops_compare import events, slurm
-from mlops_compare.runners import slurm_jobs
+from mlops_compare import events
+from mlops_compare.infra import slurm
+from mlops_compare.runners.checks import hpc as slurm_jobs
 
 TOOLS = ("plain", "dvc", "mlflow", "metaflow")
 EXPECTED = {
@@ -42,7 +43,7 @@ def _queue_empty(cluster, timeout: float = 20.0) -> list[str]:
 
 @pytest.fixture(scope="module")
 def hpc_run(slurm_cluster, tmp_path_factory):
-    from mlops_compare.launcher import RunRequest, run_many
+    from mlops_compare.executors.local import RunRequest, run_many
     from mlops_compare.store import Store
 
     base = tmp_path_factory.mktemp("hpc")
@@ -110,7 +111,7 @@ def test_no_job_is_left_in_the_queue(hpc_run, slurm_cluster):
 @pytest.mark.slow
 def test_a_cancelled_runner_scancels_its_jobs(slurm_cluster, tmp_path):
     """SIGTERM mid-check (the launcher's cancel): the runner's pending jobs leave the queue."""
-    from mlops_compare.launcher import RunnerProcess, RunRequest
+    from mlops_compare.executors.local import RunnerProcess, RunRequest
 
     env = {"SLURM_CONF": str(slurm_cluster.conf)}
     # A job holding both CPUs keeps the runner's jobs pending until the cancel.

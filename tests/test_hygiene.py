@@ -30,7 +30,7 @@ def test_score_command_imports_no_ui_dataframe_or_tool(tmp_path):
     assert imported_after(code).isdisjoint(HEAVY)
 
 
-@pytest.mark.parametrize("module", ["mlops_compare.launcher", "mlops_compare.report", "mlops_compare.registry"])
+@pytest.mark.parametrize("module", ["mlops_compare.executors.local", "mlops_compare.report", "mlops_compare.registry"])
 def test_core_modules_import_no_heavy_package(module):
     assert imported_after(f"import {module}").isdisjoint(HEAVY)
 

@@ -30,7 +30,7 @@ def exam(cache: Path, rows: list[int] = ROWS) -> dict:
 
 @pytest.fixture(scope="module")
 def scaled_run(tmp_path_factory):
-    from mlops_compare.launcher import RunRequest, run_many
+    from mlops_compare.executors.local import RunRequest, run_many
 
     base = tmp_path_factory.mktemp("large")
     cache = base / "cache"
@@ -88,8 +88,8 @@ def test_every_runner_measures_both_sizes_and_agrees_with_plain(scaled_run):
 
 def _in_process(tmp_path: Path, rows: list[int], free: int, monkeypatch, data: str = ""):
     """The plain runner's check in this process, with *free* bytes of disk everywhere."""
-    from mlops_compare.runners import scaled_data
     from mlops_compare.runners.channel import Emitter
+    from mlops_compare.runners.checks import large_data_sets as scaled_data
     from mlops_compare.runners.context import Context
     from mlops_compare.runners.plain import PlainRunner
 
@@ -163,7 +163,7 @@ def test_clean_removes_only_generated_files_and_says_how_much(tmp_path, capsys):
 
 
 def test_curves_and_exponents():
-    from mlops_compare.runners.scaling import exponent
+    from mlops_compare.runners.checks.large_data import exponent
 
     numbers = {"rows": "10,100", "10:tool_s": 1.0, "100:tool_s": 10.0, "100:ratio": 2.0, "1000:skipped": "no room"}
     sizes = large_data.curves(numbers)
@@ -175,7 +175,7 @@ def test_curves_and_exponents():
 
 def test_the_chart_draws_log_log_curves_with_the_thresholds():
     from mlops_compare.results import RunRecord
-    from mlops_compare.tui import scale_chart
+    from mlops_compare.tui import large_data_chart as scale_chart
     from textual_plotext.plot import Plot
 
     def record(tool: str, seconds: list[float], plain: list[float], breaks: int = 0) -> RunRecord:

@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 from mlops_compare import events
-from mlops_compare.launcher import RunnerProcess, RunRequest, run_many
+from mlops_compare.executors.local import RunnerProcess, RunRequest, run_many
 from mlops_compare.store import Store
 
 
@@ -163,7 +163,7 @@ def test_store_keeps_any_text_and_latest_reads_newest(tmp_path):
 
 
 def test_sweep_reaches_processes_that_left_the_group(tmp_path):
-    from mlops_compare.launcher import TOKEN_VAR, sweep
+    from mlops_compare.executors.local import TOKEN_VAR, sweep
 
     # like DVC's queue workers: a detached process in a session of its own
     proc = subprocess.Popen(["sleep", "60"], env={**os.environ, TOKEN_VAR: "t-123"}, start_new_session=True)

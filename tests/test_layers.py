@@ -7,7 +7,8 @@ its full module name.
 
 - the core (`mlops_compare.*` in core/) imports neither the TUI, nor the runners, nor the
   example;
-- runners import from the core only the event schema and the runner helpers;
+- runners import from the core only the event schema and the infrastructure (`mlops_compare.infra`);
+- the infrastructure imports nothing of mlops_compare but itself;
 - the example imports nothing of mlops_compare (it is copied alone into workspaces);
 - nothing but the TUI imports Textual.
 """
@@ -21,19 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = {"core": "mlops_compare", "tui": "mlops_compare.tui", "runners": "mlops_compare.runners"}
 FOLDERS["example"] = "mlops_compare.example"
 UI = ("textual", "textual_plotext")
-# slurm: the hpc check submits and follows jobs; s3_endpoint: the local S3 a Slurm plugin and the
-# remote_storage check need; redaction: masking credentials a check holds
-RUNNER_HELPERS = (
-    "mlops_compare.events",
-    "mlops_compare.proctree",
-    "mlops_compare.slurm",
-    "mlops_compare.s3_endpoint",
-    "mlops_compare.redaction",
-)
+# Runners may use the event schema and the infrastructure (Slurm client, S3 endpoint, process
+# trees, redaction): two prefixes, nothing else of the core.
+RUNNER_HELPERS = ("mlops_compare.events", "mlops_compare.infra")
+INFRA = "mlops_compare.infra"
 
 # (layer, the modules it may not import: prefix match on full names, minus the allowed ones)
 CONTRACT = {
     "core": (("mlops_compare.tui", "mlops_compare.runners", "mlops_compare.example", *UI), ()),
+    # the infrastructure knows nothing of exams: it imports nothing of mlops_compare but itself
+    "infra": (("mlops_compare", *UI), (INFRA,)),
     "runners": (("mlops_compare", *UI), ("mlops_compare.runners", "mlops_compare.example", *RUNNER_HELPERS)),
     "example": (("mlops_compare", *UI), ()),
     "tui": ((), ()),
@@ -86,6 +84,8 @@ def project_files() -> dict[str, tuple[str, str, bool]]:
     for folder in FOLDERS:
         for path in sorted((ROOT / folder).rglob("*.py")):
             layer = folder
+            if folder == "core" and path.parent.name == "infra":
+                layer = "infra"
             files[module_name(folder, path)] = (layer, path.read_text(), path.name == "__init__.py")
     return files
 
@@ -104,6 +104,7 @@ def test_the_contract_catches_each_kind_of_violation():
         "mlops_compare.runners.dvc.y": ("runners", "from ...store import Store\n", False),
         "mlops_compare.example.common": ("example", "import mlops_compare.events\n", False),
         "mlops_compare.report": ("core", "import textual.app\n", False),
+        "mlops_compare.infra.slurm": ("infra", "from mlops_compare import events\n", False),
     }
     found = violations(bad)
     assert {line.split(" ", 1)[0] for line in found} == set(bad), found

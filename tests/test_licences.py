@@ -6,7 +6,7 @@ import email.message
 
 import pytest
 from mlops_compare.evidence import check_score
-from mlops_compare.runners import metadata
+from mlops_compare.runners.checks import license as metadata
 
 
 def meta(**fields) -> email.message.Message:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from mlops_compare.evidence import check_score
-from mlops_compare.runners.operations import (
+from mlops_compare.runners.checks.operations import (
     BAD_ALPHA,
     corrected_grid,
     failing_grid,

@@ -6,7 +6,7 @@ import json
 import time
 from urllib.parse import quote, quote_plus
 
-from mlops_compare.redaction import Redactor, secret_values
+from mlops_compare.infra.redaction import Redactor, secret_values
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCY=EXAMPLE"
 

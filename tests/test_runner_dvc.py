@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import SMALL_EXAM, plain_baseline
 from mlops_compare.example import common
-from mlops_compare.runners import screenshot
+from mlops_compare.runners.checks import ui as screenshot
 
 EXAM = SMALL_EXAM  # the grid the session's exam_run used
 # CI installs Chromium (.ci/run); elsewhere the ui check is skip without it.
@@ -39,7 +39,7 @@ EXPECTED = {
 @pytest.mark.slow
 def test_dvc_runner_runs_the_exam_for_real(tmp_path, monkeypatch, exam_run):
     pytest.importorskip("dvc")
-    from mlops_compare import proctree
+    from mlops_compare.infra import proctree
 
     record = exam_run.records["dvc"]
     assert exam_run.events["dvc"][-1]["type"] == "result"

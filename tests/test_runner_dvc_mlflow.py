@@ -16,7 +16,7 @@ import pytest
 from conftest import SMALL_EXAM, plain_baseline, without_large_data
 from mlops_compare.example import common
 from mlops_compare.results import RunRecord
-from mlops_compare.runners import screenshot
+from mlops_compare.runners.checks import ui as screenshot
 from mlops_compare.runners.measures import diff_lines
 from mlops_compare.store import Store
 
@@ -76,7 +76,7 @@ def run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, RunRecord]:
 
 
 def test_dvc_mlflow_passes_the_exam_with_the_baseline_metrics(run, tmp_path, monkeypatch):
-    from mlops_compare import proctree
+    from mlops_compare.infra import proctree
 
     proc, record = run
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import plain_baseline
 from mlops_compare.example import common
-from mlops_compare.runners import screenshot
+from mlops_compare.runners.checks import ui as screenshot
 
 pytestmark = [
     pytest.mark.slow,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from mlops_compare import events
-from mlops_compare.runners import screenshot
+from mlops_compare.runners.checks import ui as screenshot
 
 pytestmark = [
     pytest.mark.slow,

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from mlops_compare.s3_endpoint import LocalS3, S3EndpointError, S3Settings, free_port, probe
+from mlops_compare.infra.s3_endpoint import LocalS3, S3EndpointError, S3Settings, free_port, probe
 
 pytest.importorskip("boto3")
 pytest.importorskip("moto.server")

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from mlops_compare import slurm
-from mlops_compare import slurm_cluster as cluster_module
+from mlops_compare.infra import slurm
+from mlops_compare.infra import slurm_cluster as cluster_module
 from slurm_support import require_slurm
 
 WAIT = 60  # seconds any job here may take; a healthy single-node cluster needs 1-3
@@ -131,7 +131,7 @@ def test_cli_start_prints_the_environment_and_stops_on_ctrl_c(tmp_path):
     require_slurm()
     folder = tmp_path / "cli"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlops_compare.slurm_cluster", "start", "--dir", str(folder)],
+        [sys.executable, "-m", "mlops_compare.infra.slurm_cluster", "start", "--dir", str(folder)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -167,7 +167,7 @@ def test_cli_without_slurm_says_what_to_install(tmp_path):
     # /usr/sbin is searched too, so hide the clients: the daemons alone are not enough.
     env = {**os.environ, "PATH": str(tmp_path)}
     out = subprocess.run(
-        [sys.executable, "-m", "mlops_compare.slurm_cluster", "check"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "mlops_compare.infra.slurm_cluster", "check"], env=env, capture_output=True, text=True
     )
     assert out.returncode == 2
     assert "apt-get install slurm-wlm munge" in out.stderr and "Traceback" not in out.stderr

@@ -20,14 +20,16 @@ from pathlib import Path
 
 import pytest
 from conftest import SMALL_EXAM, plain_baseline
-from mlops_compare import cli, launcher, proctree, registry, slurm
-from mlops_compare import slurm_cluster as cluster_module
-from mlops_compare.event_tail import EventTail
+from mlops_compare import cli, registry
 from mlops_compare.events import encode, make
 from mlops_compare.example import common
 from mlops_compare.executors import NO_SBATCH, SlurmExecutor
-from mlops_compare.launcher import RunRequest
-from mlops_compare.slurm_executor import SlurmJob, SlurmOptions
+from mlops_compare.executors import local as launcher
+from mlops_compare.executors.event_tail import EventTail
+from mlops_compare.executors.local import RunRequest
+from mlops_compare.executors.slurm import SlurmJob, SlurmOptions
+from mlops_compare.infra import proctree, slurm
+from mlops_compare.infra import slurm_cluster as cluster_module
 from mlops_compare.store import Store
 from slurm_support import require_slurm
 

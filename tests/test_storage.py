@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from conftest import SMALL_EXAM
 from mlops_compare.exam_settings import parse_exam
-from mlops_compare.launcher import RunRequest, run_many
-from mlops_compare.s3_endpoint import LocalS3, free_port
+from mlops_compare.executors.local import RunRequest, run_many
+from mlops_compare.infra.s3_endpoint import LocalS3, free_port
 from mlops_compare.store import Store
 
 TOOLS = ("plain", "mlflow", "dvc", "metaflow")

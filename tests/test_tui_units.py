@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mlops_compare import criteria
 from mlops_compare.errors import UserError
-from mlops_compare.launcher import RunRequest
+from mlops_compare.executors.local import RunRequest
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
 from mlops_compare.tui import relay_protocol as protocol

@@ -13,10 +13,10 @@ from mlops_compare import criteria
 from mlops_compare.evidence import Evidence, agreement
 from mlops_compare.store import Store
 from mlops_compare.summary import all_profiles
+from mlops_compare.tui.all_profiles_screen import ProfilesScreen
 from mlops_compare.tui.app import MlopsCompareApp
 from mlops_compare.tui.checkpoint_table import CheckpointTable
 from mlops_compare.tui.checkpoints import CheckpointDetail
-from mlops_compare.tui.profiles_screen import ProfilesScreen
 from mlops_compare.tui.scoreboard import Scoreboard
 from mlops_compare.tui.textline import TextLine
 from mlops_compare.tui.trust_screen import EMPTY, TrustScreen

@@ -119,7 +119,7 @@ class MlopsCompareApp(App[int]):
     # --- scores -------------------------------------------------------------------
     def rescore(self) -> None:
         """New scores at once (pure Python, well under a millisecond), P(first) from a worker."""
-        from mlops_compare.tui.scores import quick_summary
+        from mlops_compare.tui.summaries import quick_summary
 
         criteria, profile = self.session.criteria, self.session.profile
         self._generation += 1  # a worker's result counts only if nothing changed since it started
@@ -129,7 +129,7 @@ class MlopsCompareApp(App[int]):
 
     @work(thread=True, exclusive=True, group="score", exit_on_error=False)
     def _score(self, criteria: Criteria, profile: Profile, evidence: Evidence | None, generation: int) -> None:
-        from mlops_compare.tui.scores import summary
+        from mlops_compare.tui.summaries import summary
 
         result = summary(criteria, profile, evidence)  # with the Monte-Carlo P(first): numpy, ~10 ms
         if not get_current_worker().is_cancelled:
@@ -146,7 +146,7 @@ class MlopsCompareApp(App[int]):
             self.rescore()
 
     def action_profile(self) -> None:
-        from mlops_compare.tui.profile_screen import ProfileScreen
+        from mlops_compare.tui.profile_picker import ProfileScreen
 
         self.push_screen(ProfileScreen(self.session), self.switch_profile)
 
@@ -156,7 +156,7 @@ class MlopsCompareApp(App[int]):
             self.rescore()
 
     def action_profiles(self) -> None:
-        from mlops_compare.tui.profiles_screen import ProfilesScreen
+        from mlops_compare.tui.all_profiles_screen import ProfilesScreen
 
         self.push_screen(ProfilesScreen(self.session, self.evidence))
 
@@ -337,7 +337,7 @@ class MlopsCompareApp(App[int]):
 
 def _kill_all() -> None:
     """Kill every runner process group this process knows of, directly or through the relay."""
-    for module in ("mlops_compare.tui.relay_client", "mlops_compare.launcher"):
+    for module in ("mlops_compare.tui.relay_client", "mlops_compare.executors.local"):
         if module in sys.modules:
             sys.modules[module].kill_all()
 

@@ -55,8 +55,8 @@ class ChartsView(Container):
             self._scale_chart()
 
     def _scale_chart(self) -> None:
-        """The large-data curves (`tui/scale_chart.py`), mounted once a run has measured them."""
-        from mlops_compare.tui import scale_chart
+        """The large-data curves (`tui/large_data_chart.py`), mounted once a run has measured them."""
+        from mlops_compare.tui import large_data_chart as scale_chart
 
         if not self.query(".scale-chart"):
             if not scale_chart.series(self.records).empty:

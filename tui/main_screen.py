@@ -20,8 +20,8 @@ from mlops_compare.tui.checkpoint_table import CheckpointTable
 from mlops_compare.tui.checkpoints import CheckpointDetail, selected_text
 from mlops_compare.tui.runner_pane import RunnerPane
 from mlops_compare.tui.scoreboard import Scoreboard
-from mlops_compare.tui.scores import quick_summary
 from mlops_compare.tui.session import Session
+from mlops_compare.tui.summaries import quick_summary
 from mlops_compare.tui.textline import TextLine
 from textual import on
 from textual.app import ComposeResult

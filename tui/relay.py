@@ -20,7 +20,8 @@ import copy
 import sys
 from typing import Any
 
-from mlops_compare import executors, launcher
+from mlops_compare import executors
+from mlops_compare.executors import local as launcher
 from mlops_compare.results import ACTIVE, RunRecord
 from mlops_compare.store import Store
 from mlops_compare.tui import relay_protocol as protocol

@@ -115,13 +115,13 @@ class RelayClient:
                 os.killpg(pgid, signal.SIGKILL)
         self.pgids.clear()
         if self.tokens:
-            from mlops_compare.launcher import sweep
+            from mlops_compare.executors.local import sweep
 
             for token in self.tokens:
                 sweep(token)
             self.tokens.clear()
         if self.jobs:  # the relay scancels its jobs when it can; this is for when it could not
-            from mlops_compare import slurm
+            from mlops_compare.infra import slurm
 
             for job_id, env in self.jobs.items():
                 with contextlib.suppress(slurm.SlurmError):

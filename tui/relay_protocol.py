@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mlops_compare import events
-from mlops_compare.launcher import RunRequest
+from mlops_compare.executors.local import RunRequest
 from mlops_compare.results import RunRecord
 
 

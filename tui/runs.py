@@ -2,7 +2,7 @@
 
 Runs go through a *starter*: a callable ``starter(tool, criteria, on_event)`` returning a
 handle with ``async run() -> RunRecord`` and ``cancel(reason)``. The default starter is the
-core launcher (`mlops_compare.launcher.RunnerProcess`) fed by the core run plan, the same
+core launcher (`mlops_compare.executors.local.RunnerProcess`) fed by the core run plan, the same
 path as ``mlops-compare run``; tests and benchmarks pass their own (a recorded event stream
 replayed, a flood of lines) without registering anything.
 

@@ -16,10 +16,7 @@ from pathlib import Path
 
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome
-from mlops_compare.runners.context import Context
-from mlops_compare.runners.dvc.repo import JOBS, _tool_env
-from mlops_compare.runners.dvc.sweeps import DvcSweeps
-from mlops_compare.runners.operations import (
+from mlops_compare.runners.checks.operations import (
     BAD_ALPHA,
     ERROR,
     TRACEBACK,
@@ -27,6 +24,9 @@ from mlops_compare.runners.operations import (
     failing_grid,
     failure_outcome,
 )
+from mlops_compare.runners.context import Context
+from mlops_compare.runners.dvc.repo import JOBS, _tool_env
+from mlops_compare.runners.dvc.sweeps import DvcSweeps
 
 RAN = "Running stage 'train'"  # else the log says "is cached - skipping run" or "didn't change, skipping"
 

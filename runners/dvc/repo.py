@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from mlops_compare import proctree
+from mlops_compare.infra import proctree
 from mlops_compare.runners.context import Context
 
 METRICS = ("rmse", "mae", "r2")

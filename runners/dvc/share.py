@@ -14,9 +14,9 @@ import time
 
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome
+from mlops_compare.runners.checks.share import SecondUser
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.dvc.repo import METRICS, DvcRepo, _tool_env
-from mlops_compare.runners.second_user import SecondUser
 
 # Run as the second user inside its clone: experiments through DVC's API, a model through
 # dvc.api.open, experiment authors from the pulled git refs. Prints one JSON line.

@@ -16,7 +16,7 @@ import re
 import subprocess
 import time
 
-from mlops_compare import proctree
+from mlops_compare.infra import proctree
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.dvc.repo import QUEUE_START_TIMEOUT, QUEUE_TIMEOUT, DvcRepo, _tool_env
 

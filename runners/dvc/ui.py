@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 
-from mlops_compare.runners import screenshot
 from mlops_compare.runners.base import Outcome
+from mlops_compare.runners.checks import ui as screenshot
+from mlops_compare.runners.checks.operations import metrics_shown, page_text
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.dvc.repo import DvcRepo, _tool_env
-from mlops_compare.runners.operations import metrics_shown, page_text
 
 
 class UiCheck(DvcRepo):

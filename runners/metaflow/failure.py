@@ -17,10 +17,10 @@ import shutil
 
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome
+from mlops_compare.runners.checks.operations import ERROR, TRACEBACK, failing_grid, failure_outcome, is_bad
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.metaflow.flows import FLOW, FLOW_FILE, _floats
 from mlops_compare.runners.metaflow.timed_runs import TimedRuns
-from mlops_compare.runners.operations import ERROR, TRACEBACK, failing_grid, failure_outcome, is_bad
 
 FIT = "        model.fit(train_x, train_y)\n"
 FIX = "        if self.alpha < 0:  # the fix: ElasticNet needs alpha >= 0\n            model.set_params(alpha=0.0)\n"

@@ -15,9 +15,9 @@ import time
 
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome
+from mlops_compare.runners.checks.share import SecondUser
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.metaflow.flows import FLOW, USER, MetaflowFlows
-from mlops_compare.runners.second_user import SecondUser
 
 # Run as the second user against the shared datastore. Prints one JSON line.
 READ_SHARED = r"""

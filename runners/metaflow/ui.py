@@ -14,11 +14,11 @@ from __future__ import annotations
 import inspect
 import sys
 
-from mlops_compare.runners import screenshot
 from mlops_compare.runners.base import Outcome
+from mlops_compare.runners.checks import ui as screenshot
+from mlops_compare.runners.checks.operations import metrics_shown, page_text
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.metaflow.flows import FLOW, FLOW_FILE, MetaflowFlows
-from mlops_compare.runners.operations import metrics_shown, page_text
 
 SIZE = (1280, 1400)  # tall enough for the card's Artifacts section
 

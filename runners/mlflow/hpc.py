@@ -22,8 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from mlops_compare.runners import slurm_jobs
 from mlops_compare.runners.base import Outcome
+from mlops_compare.runners.checks import hpc as slurm_jobs
 from mlops_compare.runners.context import CommandError, Context
 from mlops_compare.runners.mlflow.tracking import MlflowServer, MlflowTracking
 

@@ -9,8 +9,8 @@ import time
 
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
+from mlops_compare.runners.checks.cost import Telemetry
 from mlops_compare.runners.context import Context
-from mlops_compare.runners.costs import Telemetry
 from mlops_compare.runners.mlflow.data import DataChecks
 from mlops_compare.runners.mlflow.failure import FailureCheck
 from mlops_compare.runners.mlflow.fan_out import FanOutCheck

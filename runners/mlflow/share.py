@@ -16,9 +16,9 @@ import time
 from mlops_compare import events
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome
+from mlops_compare.runners.checks.share import SecondUser
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.mlflow.tracking import EXPERIMENT, MlflowServer, MlflowTracking
-from mlops_compare.runners.second_user import SecondUser
 
 SHARED = "shared"
 

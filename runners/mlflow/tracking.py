@@ -13,7 +13,7 @@ import urllib.request
 from collections import deque
 from pathlib import Path
 
-from mlops_compare import proctree
+from mlops_compare.infra import proctree
 from mlops_compare.runners.context import Context
 
 EXPERIMENT = "exam"

@@ -13,11 +13,11 @@ import json
 import urllib.parse
 import urllib.request
 
-from mlops_compare.runners import screenshot
 from mlops_compare.runners.base import Outcome
+from mlops_compare.runners.checks import ui as screenshot
+from mlops_compare.runners.checks.operations import metrics_shown, page_text
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.mlflow.tracking import MlflowServer, MlflowTracking, _same
-from mlops_compare.runners.operations import metrics_shown, page_text
 
 SEARCH = "/ajax-api/2.0/mlflow/runs/search"
 HEIGHT = 1500  # tall enough for the compare view's metrics table

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_compare.redaction import Redactor, secret_values
+from mlops_compare.infra.redaction import Redactor, secret_values
 
 DEFAULT_BUCKET = "mlops-compare"
 DEFAULT_PREFIX = "exam"

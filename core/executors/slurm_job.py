@@ -1,6 +1,6 @@
 """The batch job of the Slurm executor: one runner on a compute node, isolated as on the login node.
 
-``python -m mlops_compare.slurm_job JOB_FILE`` is the command `sbatch` runs. JOB_FILE (written
+``python -m mlops_compare.executors.slurm_job JOB_FILE`` is the command `sbatch` runs. JOB_FILE (written
 by `slurm_executor`, next to the events file on the shared path) names the runner module,
 the workspace, the events file, the run token and extra environment. It starts
 
@@ -24,7 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-from mlops_compare import events, launcher
+from mlops_compare import events
+from mlops_compare.executors import local as launcher
 
 # Slurm waits KillWait (30 s by default) between its SIGTERM and SIGKILL: end well before.
 GRACE = launcher.KILL_GRACE
@@ -48,7 +49,7 @@ def runner_argv(job: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m mlops_compare.slurm_job JOB_FILE", file=sys.stderr)
+        print("usage: python -m mlops_compare.executors.slurm_job JOB_FILE", file=sys.stderr)
         return 2
     job = json.loads(Path(args[0]).read_text())
     workspace = Path(job["workspace"])

@@ -5,8 +5,8 @@ process (daemon mode leaves zombies when PID 1 reaps slowly), and every file the
 (key, socket, state, spool, pids, logs) lives under one folder. Clients reach the cluster
 through `Cluster.env` (SLURM_CONF), so the machine's own /etc/slurm is never read or changed.
 
-    python -m mlops_compare.slurm_cluster start [--dir D]   # prints `export SLURM_CONF=...`
-    python -m mlops_compare.slurm_cluster check             # start, one trivial job, timings, stop
+    python -m mlops_compare.infra.slurm_cluster start [--dir D]   # prints `export SLURM_CONF=...`
+    python -m mlops_compare.infra.slurm_cluster check             # start, one trivial job, timings, stop
 
 Needs Debian's `slurm-wlm` and `munge` (`apt-get install slurm-wlm munge`).
 """
@@ -166,7 +166,7 @@ class Cluster:
         for sub in ("state", "spool", "log", "run"):
             (f / sub).mkdir(parents=True, exist_ok=True)
         lines = [
-            "# A throwaway single-node cluster written by mlops_compare.slurm_cluster.",
+            "# A throwaway single-node cluster written by mlops_compare.infra.slurm_cluster.",
             "ClusterName=mlopscompare",
             f"SlurmctldHost={self.hostname}(127.0.0.1)",
             f"SlurmctldPort={slurmctld_port}",
@@ -373,7 +373,9 @@ def _interrupt(*_) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlops_compare.slurm_cluster", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m mlops_compare.infra.slurm_cluster", description=__doc__.split("\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for command, text in (
         ("start", "start a cluster and keep it running until Ctrl+C"),

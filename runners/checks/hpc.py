@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops_compare import events, slurm
+from mlops_compare import events
 from mlops_compare.example import common
+from mlops_compare.infra import slurm
 from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.context import CommandError, Context
 

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_compare import events, proctree, registry
-from mlops_compare.redaction import Redactor
+from mlops_compare import events, registry
+from mlops_compare.infra import proctree
+from mlops_compare.infra.redaction import Redactor
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
 

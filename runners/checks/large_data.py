@@ -51,9 +51,7 @@ import psutil
 from mlops_compare import events
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome
-from mlops_compare.runners.context import EXAMPLE_DIR, CommandError, Context
-from mlops_compare.runners.measures import dir_size
-from mlops_compare.runners.scaled_data import (
+from mlops_compare.runners.checks.large_data_sets import (
     bytes_per_row,
     cached_path,
     ensure,
@@ -63,6 +61,8 @@ from mlops_compare.runners.scaled_data import (
     sizes,
     user_source,
 )
+from mlops_compare.runners.context import EXAMPLE_DIR, CommandError, Context
+from mlops_compare.runners.measures import dir_size
 
 STEPS = ("register", "train", "read")
 DEFAULT_ROWS = (10_000, 100_000, 1_000_000)  # as core/exam_settings.py, for exams built by hand

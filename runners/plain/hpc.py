@@ -12,8 +12,8 @@ import sys
 import time
 
 from mlops_compare.example import common
-from mlops_compare.runners import slurm_jobs
 from mlops_compare.runners.base import Outcome
+from mlops_compare.runners.checks import hpc as slurm_jobs
 from mlops_compare.runners.context import Context
 
 

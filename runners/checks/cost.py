@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from mlops_compare.runners import netwatch
+from mlops_compare.runners.checks import cost_netwatch as netwatch
 
 
 class Telemetry(NamedTuple):

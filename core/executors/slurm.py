@@ -2,7 +2,7 @@
 
 `SlurmJob` is a `launcher.RunnerProcess` whose process is a batch job: `run_many`, the
 headless progress and the TUI relay drive it exactly like a local runner (`cancel`,
-`started`, the record and the store). The job runs `python -m mlops_compare.slurm_job`
+`started`, the record and the store). The job runs `python -m mlops_compare.executors.slurm_job`
 (see there) in a folder on the shared path:
 
     <folder>/exam.json  job.json  events.jsonl  job.out  workspace/
@@ -31,10 +31,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlops_compare import events, launcher, registry, slurm
-from mlops_compare.event_tail import EventTail
+from mlops_compare import events, registry
+from mlops_compare.executors import local as launcher
+from mlops_compare.executors.event_tail import EventTail
+from mlops_compare.infra import slurm
 
-JOB_MODULE = "mlops_compare.slurm_job"
+JOB_MODULE = "mlops_compare.executors.slurm_job"
 TICK = 0.25  # seconds between reads of the events file
 LIMIT_MARGIN = 120  # seconds added to the runner timeout for the job's own Slurm time limit
 CANCEL_WAIT = 60.0  # seconds to wait for a cancelled job to leave the queue

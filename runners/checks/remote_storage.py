@@ -9,7 +9,7 @@ both exercised in one run:
 - **s3**: an S3-compatible object store: the user's ``endpoint_url`` (MinIO, Ceph RGW,
   AWS; credentials from the AWS_* variables or AWS_PROFILE, never from criteria.toml), or,
   when it is empty, a ``moto_server`` started for this check on 127.0.0.1 with throwaway
-  credentials (`mlops_compare.s3_endpoint.LocalS3`). The check writes under a fresh
+  credentials (`mlops_compare.infra.s3_endpoint.LocalS3`). The check writes under a fresh
   prefix ``<prefix>/<tool>-<token>`` and deletes it at the end.
 
 An endpoint is probed first (`s3_endpoint.probe`: seconds, one line with a hint). A failed
@@ -43,8 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops_compare import s3_endpoint
-from mlops_compare.redaction import Redactor
+from mlops_compare.infra import s3_endpoint
+from mlops_compare.infra.redaction import Redactor
 from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.context import EXAMPLE_DIR, CommandError, Context
 from mlops_compare.runners.measures import diff_lines

@@ -24,7 +24,7 @@ from mlops_compare.errors import UserError
 
 NO_SBATCH = (
     "--executor slurm needs Slurm's sbatch on PATH: run on a login node, "
-    "or start a throwaway cluster with `python -m mlops_compare.slurm_cluster start`"
+    "or start a throwaway cluster with `python -m mlops_compare.infra.slurm_cluster start`"
 )
 EXECUTORS = ("local", "slurm")
 
@@ -84,7 +84,7 @@ class LocalExecutor:
     name = "local"
 
     def process(self, request, on_event=None, store=None):
-        from mlops_compare.launcher import RunnerProcess
+        from mlops_compare.executors.local import RunnerProcess
 
         return RunnerProcess(request, on_event, store)
 
@@ -107,7 +107,7 @@ class SlurmExecutor:
         self.tickets = dict(tickets or {})  # tool -> ticket of a submitted job, when attaching
 
     def process(self, request, on_event=None, store=None):
-        from mlops_compare.slurm_executor import SlurmJob
+        from mlops_compare.executors.slurm import SlurmJob
 
         ticket = self.tickets.get(request.tool)
         if ticket is not None:
@@ -146,7 +146,7 @@ class SlurmExecutor:
         import shutil  # here, not at the top: `mlops-compare score` imports this module for its flags
         import subprocess
 
-        from mlops_compare import slurm
+        from mlops_compare.infra import slurm
 
         env = {**os.environ, **self.options.env}
         if shutil.which("sbatch", path=env.get("PATH")) is None:
@@ -165,7 +165,7 @@ class SlurmExecutor:
 
 
 def slurm_options(args, criteria, env: Mapping[str, str] | None = None):
-    from mlops_compare.slurm_executor import SlurmOptions
+    from mlops_compare.executors.slurm import SlurmOptions
 
     flags: dict[str, Any] = {
         "partition": args.partition,
@@ -191,7 +191,7 @@ def from_args(args, criteria, store, timeout: float | None, env: Mapping[str, st
             if getattr(args, flag, False):
                 raise UserError(f"--{flag} works with --executor slurm")
         return LocalExecutor()
-    from mlops_compare import slurm_runs
+    from mlops_compare.executors import detached as slurm_runs
 
     run_id = slurm_runs.new_run_id()
     executor = SlurmExecutor(
@@ -203,7 +203,7 @@ def from_args(args, criteria, store, timeout: float | None, env: Mapping[str, st
 
 def detach(executor: SlurmExecutor, requests, store) -> tuple[Any, list]:
     """Submit every request and return (the state file, the jobs); refused ones are stored records."""
-    from mlops_compare import slurm_runs
+    from mlops_compare.executors import detached as slurm_runs
 
     jobs = [executor.process(request, None, store) for request in requests]
     submitted = [job for job in jobs if job.submit_detached()]
@@ -218,9 +218,9 @@ def attach(store, run: str | None):
     """(state file, the requests, the executor that follows them) of a detached run."""
     import json
 
-    from mlops_compare import slurm_runs
-    from mlops_compare.launcher import RunRequest
-    from mlops_compare.slurm_executor import SlurmOptions
+    from mlops_compare.executors import detached as slurm_runs
+    from mlops_compare.executors.local import RunRequest
+    from mlops_compare.executors.slurm import SlurmOptions
 
     path, state = slurm_runs.load(store, run or None)
     requests, tickets = [], {}
@@ -244,6 +244,6 @@ def from_spec(spec: Mapping[str, Any] | None) -> LocalExecutor | SlurmExecutor:
     """The executor `spec()` described (None: local processes)."""
     if not spec or spec.get("name") != "slurm":
         return LocalExecutor()
-    from mlops_compare.slurm_executor import SlurmOptions
+    from mlops_compare.executors.slurm import SlurmOptions
 
     return SlurmExecutor(SlurmOptions.from_dict(spec.get("options", {})), spec["folder"], spec.get("run", ""))

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from mlops_compare.example import common
-from mlops_compare.runners import remotes
 from mlops_compare.runners.base import Outcome
+from mlops_compare.runners.checks import remote_storage as remotes
 from mlops_compare.runners.context import Context
 
 STEPS = 3  # copy out, copy back, verify

@@ -9,12 +9,12 @@ from __future__ import annotations
 import pickle
 
 from mlops_compare.example import common
-from mlops_compare.runners import scaling
 from mlops_compare.runners.base import Outcome, Runner
+from mlops_compare.runners.checks import large_data as scaling
 from mlops_compare.runners.context import Context
-from mlops_compare.runners.plain_hpc import HpcCheck
-from mlops_compare.runners.plain_operations import PlainOperations
-from mlops_compare.runners.plain_storage import StorageCheck
+from mlops_compare.runners.plain.hpc import HpcCheck
+from mlops_compare.runners.plain.operations import PlainOperations
+from mlops_compare.runners.plain.storage import StorageCheck
 
 
 class PlainRunner(HpcCheck, StorageCheck, PlainOperations, Runner):
@@ -75,7 +75,3 @@ class PlainRunner(HpcCheck, StorageCheck, PlainOperations, Runner):
         plain = ctx.plain_grid_time("in-process")  # measured once, in Context.prepare
         numbers = {"ratio": 1.0, "tool_seconds": self.grid_seconds or 0.0, "plain_seconds": plain, "disk_bytes": 0}
         return Outcome("pass", "this is the baseline (ratio 1.0)", numbers)
-
-
-if __name__ == "__main__":
-    raise SystemExit(PlainRunner.main())

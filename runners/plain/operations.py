@@ -13,8 +13,7 @@ import time
 
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome
-from mlops_compare.runners.context import Context
-from mlops_compare.runners.operations import (
+from mlops_compare.runners.checks.operations import (
     ERROR,
     TRACEBACK,
     WORKERS,
@@ -22,6 +21,7 @@ from mlops_compare.runners.operations import (
     is_bad,
     speedup_outcome,
 )
+from mlops_compare.runners.context import Context
 
 _train = None  # the example's train(), for the forked pool workers (a function loaded from a file cannot be pickled)
 
