@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 TIE = 1e-9
 SAMPLES = 10_000
@@ -104,15 +105,27 @@ def p_first(
     import numpy as np
 
     tools = list(ratings)
-    active = [c for c, w in weights.items() if w > 0]
-    if not active:
-        raise ValueError("the weights sum to zero")
-    w = np.array([weights[c] for c in active], dtype=float)
+    active, draws = weight_draws(weights, samples, seed, concentration)
     r = np.array([[ratings[t][c] for t in tools] for c in active], dtype=float)  # (checkpoints, tools)
-    rng = np.random.default_rng(seed)
-    draws = rng.dirichlet(concentration * w / w.sum(), size=samples) if len(active) > 1 else np.ones((samples, 1))
     totals = draws @ r  # draws sum to 1, so these are the weighted scores
     best = totals.max(axis=1, keepdims=True)
     first = totals >= best - TIE
     share = first / first.sum(axis=1, keepdims=True)
     return dict(zip(tools, (share.sum(axis=0) / samples).tolist(), strict=True))
+
+
+def weight_draws(
+    weights: Mapping[str, float], samples: int = SAMPLES, seed: int = SEED, concentration: float = CONCENTRATION
+) -> tuple[list[str], Any]:
+    """The weighted checkpoints and the Monte-Carlo weight vectors drawn around them: (ids, array
+    of shape (samples, len(ids)), rows summing to 1). The one sampler behind `p_first` and
+    `mlops_compare.smaa`, so both read the same draws."""
+    import numpy as np
+
+    active = [c for c, w in weights.items() if w > 0]
+    if not active:
+        raise ValueError("the weights sum to zero")
+    w = np.array([weights[c] for c in active], dtype=float)
+    rng = np.random.default_rng(seed)
+    draws = rng.dirichlet(concentration * w / w.sum(), size=samples) if len(active) > 1 else np.ones((samples, 1))
+    return active, draws
