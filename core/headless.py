@@ -4,12 +4,22 @@ In a terminal, a rich progress bar per tool; otherwise (CI, pipes) one plain lin
 finished check; with ``--json`` every event as a JSON line. Then a summary table of checks
 per tool. Exit 0 when no check failed, 1 when one did or a runner did not finish, 2 for
 user errors; Ctrl+C cancels every runner (their process groups are killed) and exits 130.
+
+SIGTERM and SIGHUP (the SSH session or terminal went away) stop the run as Ctrl+C does, but
+every record is stored with the signal as its reason: local runners are stopped (their
+process groups killed) and Slurm jobs are scancelled on SIGTERM (exit 143). On SIGHUP,
+Slurm jobs are *kept*: the run becomes a detached run (its state file is written, as with
+``--detach``) that ``mlops-compare run --attach`` collects later (exit 129). After SIGHUP
+nothing more is written to a terminal (it is gone); output redirected to a file goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +34,10 @@ from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
 
 MARK = {"pass": "PASS", "partial": "part", "fail": "FAIL", "skip": "skip"}
+STOP_SIGNALS = {
+    signal.SIGHUP: "SIGHUP: the terminal or SSH session was closed",
+    signal.SIGTERM: "SIGTERM: mlops-compare was asked to stop",
+}
 
 
 def requests_from(args, criteria) -> list[RunRequest]:
@@ -74,6 +88,7 @@ def run(args) -> int:
         if getattr(args, "detach", False):
             return _detach(executor, requests, store, args)
     jobs = executor.jobs(args.jobs, len(requests))
+    stops = _Stops(executor)
     if args.json:
         on_event = _json_printer
         progress = None
@@ -87,22 +102,102 @@ def run(args) -> int:
         if progress is not None:
             with progress:
                 records = asyncio.run(
-                    run_many(requests, jobs, on_event, store, on_start=progress.on_start, factory=executor.process)
+                    stops.watch(
+                        run_many(requests, jobs, on_event, store, on_start=progress.on_start, factory=stops.make)
+                    )
                 )
         else:
-            records = asyncio.run(run_many(requests, jobs, on_event, store, factory=executor.process))
+            records = asyncio.run(stops.watch(run_many(requests, jobs, on_event, store, factory=stops.make)))
     except KeyboardInterrupt:
         what = "Slurm job was cancelled (scancel)" if executor.name == "slurm" else "runner's process group was killed"
         print(f"cancelled: every {what}", file=sys.stderr)
         if attached is not None:
             attached.unlink(missing_ok=True)
         return 130
+    if stops.received is not None:
+        return _stopped(stops, executor, records, store, attached, args)
     if attached is not None:  # every record is stored: the detached run is collected
         attached.unlink(missing_ok=True)
     out = sys.stderr if args.json else sys.stdout
     print(summary_table(records), file=out)
     print(f"results stored in {store.runs}", file=out)
     return exit_code(records)
+
+
+class _Stops:
+    """SIGHUP and SIGTERM during a run: stop (or, SIGHUP under Slurm, leave) every runner, then return."""
+
+    def __init__(self, executor):
+        self.executor = executor
+        self.received: int | None = None  # the first stop signal
+        self.processes: list[RunnerProcess] = []
+
+    def make(self, request, on_event, store):
+        """`run_many`'s factory: the executor's, remembering every process."""
+        process = self.executor.process(request, on_event, store)
+        self.processes.append(process)
+        return process
+
+    async def watch(self, work):
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, self.on_signal, signum)
+        try:
+            return await work
+        finally:
+            for signum in STOP_SIGNALS:
+                loop.remove_signal_handler(signum)
+
+    def on_signal(self, signum: int) -> None:
+        if self.received is not None:  # the first signal decides; runners are stopping already
+            return
+        self.received = signum
+        if signum == signal.SIGHUP:
+            _leave_terminal()
+        reason = f"stopped by {STOP_SIGNALS[signum]}"
+        for process in self.processes:
+            if signum == signal.SIGHUP and hasattr(process, "detach"):
+                process.detach()  # a Slurm job runs on; `run --attach` collects it
+            else:
+                process.cancel(reason)
+
+
+def _leave_terminal() -> None:
+    """The terminal is gone: send what would go to it to /dev/null (redirected output stays)."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        with contextlib.suppress(OSError):
+            if os.isatty(fd):
+                os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _stopped(stops: _Stops, executor, records: list[RunRecord], store: Store, attached, args) -> int:
+    """After SIGHUP or SIGTERM: the detached run's state file (SIGHUP, Slurm), a summary, 128 + signal."""
+    from mlops_compare.executors import detached as slurm_runs
+
+    signum = stops.received
+    assert signum is not None
+    left = [p for p in stops.processes if getattr(p, "left_running", False)]
+    lines = []
+    if left:
+        tickets = [slurm_runs.ticket(p) for p in left]
+        slurm_runs.save(store, executor.run_id, executor.options.to_dict(), tickets)
+        attach = ["mlops-compare", "run", "--attach", executor.run_id]
+        attach += ["--store", args.store] if args.store != ".mlops-compare" else []
+        jobs = ", ".join(f"{p.request.tool} {p.job_id}" for p in left)
+        lines.append(f"{STOP_SIGNALS[signum]}: Slurm jobs keep running ({jobs}); collect them with: ")
+        lines[-1] += " ".join(attach)
+    elif attached is not None:
+        attached.unlink(missing_ok=True)
+    done = [r for r in records if r.finished]
+    if done:
+        lines.append(summary_table(done))
+        lines.append(f"results stored in {store.runs}")
+    lines.append(f"stopped by {STOP_SIGNALS[signum]}")
+    with contextlib.suppress(OSError):  # the terminal may be gone
+        print("\n".join(lines), file=sys.stderr, flush=True)
+    return 128 + signum
 
 
 def _detach(executor, requests, store: Store, args) -> int:

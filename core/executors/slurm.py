@@ -128,6 +128,7 @@ class SlurmJob(launcher.RunnerProcess):
         self._submitted_at: float | None = None  # monotonic
         self._running_at: float | None = None  # monotonic, when the job was first seen running
         self._last_runner_line = ""
+        self._detached = False  # stop following and leave the job running (SIGHUP: see `detach`)
         self.record.workspace = str(self.workspace)
 
     # --- submission -----------------------------------------------------------------------
@@ -217,6 +218,20 @@ class SlurmJob(launcher.RunnerProcess):
             self._stop_reason = (status, reason)
         self._wake.set()
 
+    def detach(self) -> None:
+        """Stop following the job and leave it queued or running (a dropped terminal, SIGHUP).
+
+        `run` then returns without storing a record, unless the result is already in; the
+        caller writes a detached run's state file (`detached.save`) so `run --attach` collects it.
+        """
+        self._detached = True
+        self._wake.set()
+
+    @property
+    def left_running(self) -> bool:
+        """True when `detach` ended the following with the job still to be collected."""
+        return self._detached and self.job_id is not None and not self.record.finished
+
     async def run(self):
         self.record.start()
         self.record.executor = self.info()
@@ -224,6 +239,9 @@ class SlurmJob(launcher.RunnerProcess):
             self._finish(*self._stop_reason)
             return self._save()
         if self.job_id is None:
+            if self._detached:  # the terminal went away before this job was submitted: never submit it
+                self._finish("cancelled", "not submitted: mlops-compare was detached (SIGHUP) before its turn")
+                return self._save()
             if not await self._submit():
                 return self._save()
         else:
@@ -232,6 +250,11 @@ class SlurmJob(launcher.RunnerProcess):
         _LIVE_JOBS[self.job_id] = dict(self.options.env)
         try:
             await self._follow()
+            if self.left_running:  # detached: the job runs on, `run --attach` stores its record
+                self._emit_all(self._tail.read())
+                if self.left_running:
+                    self._note(f"detached from Slurm job {self.job_id}: it keeps running")
+                    return self.record
         except asyncio.CancelledError:
             self._stop_reason = self._stop_reason or ("cancelled", "cancelled by the user (interrupted)")
             try:
@@ -256,6 +279,8 @@ class SlurmJob(launcher.RunnerProcess):
             now = time.monotonic()
             if self._stop_reason is not None:
                 await self._scancel_and_wait()
+                return
+            if self._detached and not self.record.finished:
                 return
             if self.record.finished:  # the result is in: the job ends by itself in a moment
                 result_at = result_at or now
