@@ -96,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--store", metavar="DIR", default=".mlops-compare", help="results store (default: %(default)s)")
     report.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
+    envs = sub.add_parser("envs", help="the tools' environments: list them, build them ahead (--prepare), remove them")
+    _add_criteria(envs)
+    envs.add_argument(
+        "--prepare", action="store_true", help="build every tool's environment now (for compute nodes without network)"
+    )
+    envs.add_argument("--tool", action="append", default=[], metavar="NAME", help="only this tool's (repeatable)")
+    envs.add_argument("--remove", nargs="+", metavar="KEY", help="delete these environments (or: all)")
+
     clean = sub.add_parser("clean", help="remove the data sets the large_data check generated (its cache)")
     _add_criteria(clean)
 
@@ -107,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_weights(items: list[str], known: list[str]) -> dict[str, float]:
+    from mlops_compare.criteria import WEIGHT_LIMIT
+
     changes: dict[str, float] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -121,6 +131,8 @@ def parse_weights(items: list[str], known: list[str]) -> dict[str, float]:
             raise UserError(f"--weight {item!r}: {value!r} is not a number") from None
         if not math.isfinite(number) or number < 0:
             raise UserError(f"--weight {item!r}: weights must be finite numbers >= 0")
+        if number > WEIGHT_LIMIT:
+            raise UserError(f"--weight {item!r}: weights must be at most {WEIGHT_LIMIT:g}")
         changes[key] = number
     return changes
 
@@ -176,13 +188,28 @@ def cmd_check(args) -> int:
     from mlops_compare.unscored import unscored
 
     criteria = criteria_mod.load(args.criteria)
+    data = _check_data_file(criteria)
     print(
         f"{criteria.path}: ok ({len(criteria.checkpoints)} checkpoints, {len(criteria.profiles)} profiles, "
         f"{len(criteria.tools)} tools)"
     )
+    if data:
+        print(data)
     for tool in unscored(criteria, installed=True):  # a note, not an error: it still runs and is reported
         print(f"note: {tool.note}")
     return 0
+
+
+def _check_data_file(criteria) -> str:
+    """When the criteria name a data file: refuse it as `run` would (UserError), else one line on it."""
+    from mlops_compare import data_check
+    from mlops_compare.plan import SKLEARN_PREFIX, exam_for
+
+    if criteria.exam.data.startswith(SKLEARN_PREFIX):
+        return ""
+    exam = exam_for(criteria)
+    shape = data_check.check(exam["data"], exam["target"], f"{criteria.path}: exam.data {criteria.exam.data!r}")
+    return f"{criteria.exam.data}: {shape['rows']} rows, {len(shape['columns'])} columns, target {exam['target']!r}"
 
 
 def cmd_profiles(args) -> int:
@@ -239,6 +266,12 @@ def cmd_clean(args) -> int:
     return 0
 
 
+def cmd_envs(args) -> int:
+    from mlops_compare import envs
+
+    return envs.command(args)
+
+
 def cmd_tui(args) -> int:
     from importlib.metadata import entry_points
 
@@ -266,6 +299,7 @@ COMMANDS = {
     "run": cmd_run,
     "report": cmd_report,
     "clean": cmd_clean,
+    "envs": cmd_envs,
     "tui": cmd_tui,
 }
 
@@ -281,8 +315,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows up here, not at exit
         return code
     except UserError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+        try:
+            for problem in exc.problems:
+                print(f"error: {problem}", file=sys.stderr)
+        except BrokenPipeError:  # `... 2>&1 | head -1`: the reader left; the exit code still says why
+            _quiet_closed_pipes()
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -290,5 +327,16 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # `mlops-compare check | head -3`: the reader left; exit quietly as git does, and
         # keep Python from complaining again when it flushes stdout at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _quiet_closed_pipes()
         return 0
+
+
+def _quiet_closed_pipes() -> None:
+    """Point stdout and stderr at /dev/null, so flushing them at exit raises nothing more."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):  # no real descriptor (a test's capture)
+            pass
+    os.close(devnull)

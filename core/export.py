@@ -92,7 +92,9 @@ def to_markdown(summary: Summary) -> str:
     data = to_data(summary)
     criteria = summary.criteria
     names = {t: criteria.tools[t].name for t in summary.tools}
-    out = [f"# mlops-compare: profile `{md_cell(data['profile'])}`", ""]
+    from mlops_compare.report_blocks import md_code  # (it builds on md_cell above)
+
+    out = [f"# mlops-compare: profile {md_code(data['profile'])}", ""]
     if data["description"]:
         out += [md_cell(data["description"]), ""]
     out += ["## Ranking", ""]

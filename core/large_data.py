@@ -6,7 +6,7 @@ runners run with HOME and the XDG folders inside their own workspace. `clean` re
 the generator wrote there (only files it names, never the folder's other contents: a user
 may point ``cache`` at a folder of their own). `curves` turns the check's flat numbers
 (``"<rows>:<field>"``, written by ``runners/checks/large_data.py``) back into one row per size, for
-the report and the TUI's chart, and `markdown` writes the report's section. Nothing here
+the report and the TUI's chart, and `section` is the report's section. Nothing here
 imports pandas.
 """
 
@@ -84,13 +84,15 @@ def _seconds(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, int | float) else "-"
 
 
-def markdown(measured: dict[str, tuple[str, dict[str, Any]]]) -> list[str]:
-    """The report's large-data section: {tool: (status, numbers)} -> markdown lines ([] when none)."""
-    from mlops_compare.export import md_table
+def section(measured: dict[str, tuple[str, dict[str, Any]]]) -> Any:
+    """The report's large-data section (a `report_blocks.Section`): {tool: (status, numbers)}; None when none.
+
+    Its ``data["curves"]`` is {tool: [Size, ...]} for the HTML report's log-log charts."""
+    from mlops_compare.report_blocks import CELL_MAX, Section, Table, shorten
 
     measured = {tool: found for tool, found in measured.items() if curves(found[1])}
     if not measured:
-        return []
+        return None
     rows = []
     for size in sorted({s.rows for _, numbers in measured.values() for s in curves(numbers)}):
         for tool, (_, numbers) in measured.items():
@@ -99,7 +101,7 @@ def markdown(measured: dict[str, tuple[str, dict[str, Any]]]) -> list[str]:
                 continue
             if not found.measured:
                 why = found.get("skipped") or found.get("error") or "not measured"
-                rows.append([f"{size:,}", tool, "-", "-", "-", "-", "-", "-", "-", why])
+                rows.append([f"{size:,}", tool, "-", "-", "-", "-", "-", "-", "-", "-", shorten(why, CELL_MAX)])
                 continue
             f = found.figures
             rows.append(
@@ -109,23 +111,25 @@ def markdown(measured: dict[str, tuple[str, dict[str, Any]]]) -> list[str]:
                 + [_human(f.get("csv_bytes") or numbers.get(f"{size}:csv_bytes")), ""]
             )
     header = ["rows", "tool", "register s", "train s", "read back s", "total s", "vs plain", "peak memory"]
-    out = ["", "### Large data", "", md_table([*header, "stored", "CSV", "skipped / failed"], rows), ""]
+    blocks: list[Any] = [Table([*header, "stored", "CSV", "skipped / failed"], rows)]
     rows = []
     for tool, (status, n) in measured.items():
         exponents = [n.get(k) for k in ("time_exponent", "memory_exponent", "plain_time_exponent")]
         breaks = f"{n['breaks_at']:,} rows: {n.get('breaks_because', '')}" if n.get("breaks_at") else "no"
-        rows.append([tool, status] + [f"{e:.2f}" if isinstance(e, int | float) else "-" for e in exponents] + [breaks])
-    out.append(
-        md_table(["tool", "large_data", "time exponent", "memory exponent", "plain's time exponent", "breaks"], rows)
-    )
+        rows.append(
+            [tool, status]
+            + [f"{e:.2f}" if isinstance(e, int | float) else "-" for e in exponents]
+            + [shorten(breaks, CELL_MAX)]
+        )
+    header = ["tool", "large_data", "time exponent", "memory exponent", "plain's time exponent", "breaks"]
+    blocks.append(Table(header, rows))
     factor = next((n.get("slow_factor") for _, n in measured.values() if n.get("slow_factor")), 10)
-    out += [
-        "",
+    blocks.append(
         "Seconds: registering the data, one training run at the grid's middle point and reading the data back, "
         "each a measured process; peak memory: the largest process of any step; stored: bytes in the tool's "
         "store after registering. An exponent is the slope of log seconds (or log memory) against log rows: 1 "
         f"grows in step with the data, near 0 is fixed cost. A tool breaks at the first size over {factor:g}x the "
-        "plain time (and over a minute), over the memory limit, or failing.",
-        "",
-    ]
-    return out
+        "plain time (and over a minute), over the memory limit, or failing."
+    )
+    data = {"curves": {tool: curves(n) for tool, (_, n) in measured.items()}}
+    return Section("Large data", blocks, check="large_data", data=data)

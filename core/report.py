@@ -15,23 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlops_compare import large_data
-from mlops_compare.criteria import WEIGHT_MAX, Criteria, Profile
-from mlops_compare.events import CHECKS, CHECKS_BY_ID
-from mlops_compare.evidence import (
-    TOLERANCE,
-    TOLERANCE_TEXT,
-    WORKSPACE,
-    Cell,
-    Evidence,
-    ToolEvidence,
-    agreement,
-    run_label,
-    variants,
-    without_workspace,
-)
-from mlops_compare.export import md_cell, md_table, unscored_markdown
-from mlops_compare.summary import summarize
+from mlops_compare import report_model, smaa
+from mlops_compare.criteria import Criteria, Profile
+from mlops_compare.events import CHECKS
+from mlops_compare.evidence import Evidence, ToolEvidence, run_label, variants
+from mlops_compare.export import md_table, unscored_markdown
+from mlops_compare.report_blocks import Image, Section, Table, md_code, md_fence, md_inline, mermaid_label, shorten
 from mlops_compare.unscored import unscored
 
 SKLEARN_PREFIX = "sklearn:"
@@ -55,11 +44,6 @@ def shareable_path(path: str | Path, cwd: str | Path | None = None) -> str:
     return "…/" + "/".join(Path(full).parts[-2:])
 
 
-def _code(text: Any) -> str:
-    """Text for an inline code span (backslash escapes do not work there)."""
-    return " ".join(str(text).replace("`", "'").split())
-
-
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -72,101 +56,199 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _rating_text(cell: Cell) -> str:
-    text = f"{cell.value:g}"
-    if cell.measured is not None:
-        text += f" (expert {cell.expert:g}, measured {cell.measured:g})"
-    flags = cell.flags
-    return text + (" ⚠ " + ", ".join(flags) if flags else "")
-
-
 def decision_report(
     criteria: Criteria, profile: Profile, evidence: Evidence, command: str = "mlops-compare report"
 ) -> str:
     """The whole report; *command* is the report command shown under "How to reproduce"."""
-    summary = summarize(criteria, profile, evidence)
-    names = {t: criteria.tools[t].name for t in summary.tools}
+    model = report_model.build(criteria, profile, evidence)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    source = "the shipped criteria.toml" if criteria.shipped else f"`{_code(shareable_path(criteria.path))}`"
-    out = [f"# Decision report: {md_cell(profile.id)}", "", f"Generated {now} by mlops-compare from {source}.", ""]
+    source = "the shipped criteria.toml" if criteria.shipped else md_code(shareable_path(criteria.path))
+    out = [f"# Decision report: {md_inline(profile.id)}", "", f"Generated {now} by mlops-compare from {source}.", ""]
     if profile.description:
-        out += [md_cell(profile.description), ""]
-    out += [f"Ratings used: **{profile.ratings}**.", ""]
-
-    # ranking
-    out += ["## Ranking", ""]
-    top = [t for t in summary.tools if summary.ranks[t] == 1]
-    rows = [
-        [names[t], f"{summary.scores[t]:.2f}", summary.ranks[t], f"{summary.p_first[t]:.1%}"] for t in summary.tools
-    ]
-    out.append(md_table(["tool", "score", "rank", "P(first)"], rows, ["l", "r", "r", "r"]))
-    flips = [f for f in summary.flips.values() if f.delta is not None]
-    if flips:
-        f = min(flips, key=lambda f: abs(f.delta))
-        title = criteria.checkpoint(f.checkpoint).title
-        flip_text = f"changing the weight of {title} by {f.delta:+.2f} (to {f.new_weight:.2f}) lets {names.get(f.challenger, f.challenger)} draw level"
-    else:
-        flip_text = f"no single weight change within 0..{WEIGHT_MAX:g} changes first place"
-    out += ["", f"First place: {', '.join(names[t] for t in top)}. Smallest flip: {flip_text}.", ""]
-    out += [
-        "```mermaid",
-        "xychart-beta",
-        '    title "Weighted score"',
-        "    x-axis [" + ", ".join(f'"{names[t]}"' for t in summary.tools) + "]",
-        '    y-axis "score" 0 --> 5',
-        "    bar [" + ", ".join(f"{summary.scores[t]:.2f}" for t in summary.tools) + "]",
-        "```",
-        "",
-    ]
-
-    # runners without ratings: their results are in the exam section, their scores nowhere
+        out += [md_inline(profile.description), ""]
+    out += [f"Ratings used: **{md_inline(profile.ratings)}**.", ""]
+    out += _decision(model)
     out += unscored_markdown(criteria, unscored(criteria, evidence))
-
-    # weights and checkpoints
-    out += ["## Checkpoints", ""]
-    header = ["checkpoint", "weight"] + [names[t] for t in summary.tools]
-    rows = [
-        [c.title, f"{profile.weights[c.id]:g}"] + [_rating_text(summary.cells[t][c.id]) for t in summary.tools]
-        for c in criteria.checkpoints
-    ]
-    out.append(md_table(header, rows, ["l", "r"] + ["l"] * len(names)))
-    out += ["", "### Sources and reasons", ""]
-    rows = []
-    for c in criteria.checkpoints:
-        for t in summary.tools:
-            cell = summary.cells[t][c.id]
-            reason = cell.why
-            if cell.contradiction:
-                expert_why = criteria.tools[t].ratings[c.id].why
-                reason = f"CONTRADICTION: expert {cell.expert:g} ({expert_why}) vs measured {cell.measured:g} ({cell.measured_why})"
-            rows.append([c.title, names[t], f"{cell.value:g}", cell.source, reason, ", ".join(cell.flags) or "-"])
-    out.append(
-        md_table(
-            ["checkpoint", "tool", "rating used", "source", "reason", "flags"], rows, ["l", "l", "r", "l", "l", "l"]
-        )
-    )
-
-    # exam
-    out += ["", "## The exam", ""]
+    out += _stability(model)
+    out += _matrix(model)
+    out += _bullets(model)
+    out += ["## The exam", ""]
     if not evidence.tools:
         out += [
             "No exam results are stored yet: every rating above is the expert rating. Run `mlops-compare run` first.",
             "",
         ]
     else:
-        out += _exam_section(evidence)
-
+        out += _exam_section(model)
     out += ["## Versions", ""]
     rows = []
     for t in criteria.tools.values():
         found = evidence.tools.get(t.id)
         ran = (found.tool_version or (found.latest.tool_version if found.latest else "")) if found else ""
-        stale = any(c.stale for c in summary.cells[t.id].values())
+        stale = any(c.stale for c in model.summary.cells[t.id].values())
         rows.append([t.name, t.version or "-", ran or "-", "stale" if stale else "ok"])
     out.append(md_table(["tool", "ratings written for", "version that ran", "ratings"], rows))
     out += ["", "Libraries: " + ", ".join(f"{k} {v}" for k, v in _versions().items()) + ".", ""]
-    out += ["## How to reproduce", "", "```sh", _run_command(criteria, evidence), command, "```", ""]
+    out += ["## How to reproduce", "", *md_fence(_run_command(criteria, evidence) + "\n" + command, "sh"), ""]
+    out += _appendix(model)
     return "\n".join(out)
+
+
+def _acceptability(shares: list[float]) -> str:
+    return " / ".join(f"{v:.0%}" for v in shares)
+
+
+def _decision(model: report_model.Model) -> list[str]:
+    """Page one: the ranking with SMAA's rank acceptability, the flip, contradictions, reasons."""
+    s, names = model.summary, model.names
+    ranks = "/".join(f"{k}." for k in range(1, len(model.tools) + 1))
+    rows = [
+        [
+            names[t],
+            f"{s.scores[t]:.2f}",
+            s.ranks[t],
+            f"{s.p_first[t]:.1%}",
+            _acceptability(model.smaa.acceptability[t]),
+            "-" if model.smaa.confidence[t] is None else f"{model.smaa.confidence[t]:.0%}",
+        ]
+        for t in model.tools
+    ]
+    header = ["tool", "score", "rank", "P(first)", f"rank acceptability ({ranks})", "confidence factor"]
+    out = ["## Ranking", "", md_table(header, rows, ["l", "r", "r", "r", "l", "r"]), ""]
+    top = [names[t] for t in model.tools if s.ranks[t] == 1]
+    out += [
+        f"First place: {md_inline(', '.join(top))}. Smallest weight change that flips first place:"
+        f" {md_inline(model.flip)}.",
+        "",
+        f"P(first) and the rank acceptability come from {model.smaa.samples:,} weight vectors drawn around this"
+        " profile (SMAA; see [Stability](#stability-smaa)).",
+        "",
+        "```mermaid",
+        "xychart-beta",
+        '    title "Weighted score"',
+        "    x-axis [" + ", ".join(f'"{mermaid_label(names[t])}"' for t in model.tools) + "]",
+        '    y-axis "score" 0 --> 5',
+        "    bar [" + ", ".join(f"{s.scores[t]:.2f}" for t in model.tools) + "]",
+        "```",
+        "",
+        "### Contradictions: expert against measured",
+        "",
+    ]
+    if not model.contradictions:
+        out += ["None: every measured rating is within 2 of the expert rating (or nothing was measured).", ""]
+    for c in model.contradictions:
+        out.append(
+            f"- {md_inline(names.get(c.tool, c.tool))}, {md_inline(c.title)}: CONTRADICTION: expert {c.expert:g}"
+            f" ({md_inline(shorten(c.expert_why, 120))}) vs measured {c.measured:g}"
+            f" ({md_inline(shorten(c.measured_why, 120))})"
+        )
+    out += ["", "### What moves each score most", ""]
+    out.append(
+        "Per tool, the three checkpoints that move its score most against the average tool"
+        " (weight x (its rating - the mean rating) / sum of weights):"
+    )
+    out.append("")
+    for t in model.tools:
+        parts = [
+            f"{r.effect:+.2f} {md_inline(r.title)} (rated {r.rating:g}, mean {r.mean:.1f}, weight {r.weight:g})"
+            for r in model.reasons[t]
+        ]
+        out.append(f"- **{md_inline(names[t])}**: " + ("; ".join(parts) or "no checkpoint sets it apart"))
+    return [*out, ""]
+
+
+def _stability(model: report_model.Model) -> list[str]:
+    """SMAA's outputs, named, with how to read each and the reference."""
+    m, names = model.smaa, model.names
+    out = ["## Stability (SMAA)", ""]
+    out += [f"- **{name}**: {md_inline(text)}" for name, text in smaa.EXPLAIN.items()]
+    out += ["", f"Method: stochastic multicriteria acceptability analysis (SMAA-2). {md_inline(smaa.REFERENCE)}", ""]
+    winners = [t for t in model.tools if m.central_weights[t] is not None]
+    if winners:
+        out += ["Central weight vectors (each tool's typical winning weights, as shares; the profile's first):", ""]
+        total = sum(model.profile.weights.values())
+        rows = [
+            [model.criteria.checkpoint(c).title, f"{model.profile.weights[c] / total:.2f}"]
+            + [f"{(m.central_weights[t] or {}).get(c, 0.0):.2f}" for t in winners]
+            for c in m.checkpoints
+        ]
+        out += [
+            md_table(["checkpoint", "profile", *[names[t] for t in winners]], rows, ["l"] + ["r"] * (len(winners) + 1)),
+            "",
+        ]
+    rows = [[names[t]] + [("-" if u == t else f"{m.pairwise[t][u]:.0%}") for u in model.tools] for t in model.tools]
+    out += ["Pairwise winning indices (row beats column):", ""]
+    out += [md_table(["", *[names[u] for u in model.tools]], rows, ["l"] + ["r"] * len(model.tools)), ""]
+    return out
+
+
+def _rating_text(mc: report_model.MatrixCell) -> str:
+    cell = mc.cell
+    text = f"{cell.value:g} {'M' if cell.used == 'measured' else 'E'}"
+    if cell.measured is not None and cell.used == "expert":
+        text += f" (measured {cell.measured:g})"
+    elif cell.measured is not None:
+        text += f" (expert {cell.expert:g})"
+    text += " ⚠" if cell.contradiction else ""
+    text += " stale" if cell.stale else ""
+    return f"{text}: {mc.phrase}"
+
+
+def _matrix(model: report_model.Model) -> list[str]:
+    names = model.names
+    header = ["checkpoint", "weight"] + [names[t] for t in model.tools]
+    rows = [
+        [c.title, f"{model.profile.weights[c.id]:g}"] + [_rating_text(model.matrix[c.id][t]) for t in model.tools]
+        for c in model.criteria.checkpoints
+    ]
+    return [
+        "## Checkpoints",
+        "",
+        md_table(header, rows, ["l", "r"] + ["l"] * len(names)),
+        "",
+        "Each cell: the rating used, M (measured by the exam) or E (the expert rating), the other side when both"
+        " exist, ⚠ a contradiction (2 or more apart), stale (the expert rated another version), and a short phrase."
+        " The evidence follows per checkpoint; the full texts are in the appendix.",
+        "",
+    ]
+
+
+def _bullets(model: report_model.Model) -> list[str]:
+    out = ["## Evidence per checkpoint", ""]
+    for c in model.criteria.checkpoints:
+        out += [f"### {md_inline(c.title)}", "", f"Weight {model.profile.weights[c.id]:g}.", ""]
+        for b in model.bullets[c.id]:
+            links = ", ".join(f"[{md_inline(check)}](#{a})" for check, a in b.links)
+            out.append(f"- {md_inline(b.text)}" + (f" (full: {links})" if links else ""))
+        out.append("")
+    return out
+
+
+def _appendix(model: report_model.Model) -> list[str]:
+    if not model.appendix:
+        return []
+    out = [
+        "## Appendix: full evidence",
+        "",
+        "One section per check and tool: status, run, the runner's evidence and figures.",
+        "",
+    ]
+    for item in model.appendix:
+        seconds = f", {item.seconds:.1f} s" if item.seconds is not None else ""
+        out += [
+            f'<a id="{item.anchor}"></a>',
+            "",
+            f"### {md_inline(item.check)}: {md_inline(item.tool)}",
+            "",
+            f"{md_inline(item.status)} on {md_inline(item.run)}{seconds}.",
+            "",
+        ]
+        if item.evidence:
+            out += [*md_fence(item.evidence), ""]
+        if item.numbers:
+            lines = "\n".join(f"{k} = {v}" for k, v in item.numbers.items())
+            out += ["Figures:", "", *md_fence(lines), ""]
+    return out
 
 
 def _run_command(criteria: Criteria, evidence: Evidence) -> str:
@@ -185,14 +267,17 @@ def _run_command(criteria: Criteria, evidence: Evidence) -> str:
 def dataset_text(dataset: dict[str, Any]) -> str:
     """One data set: where it came from and both checksums, each named."""
     source = str(dataset.get("source", "?"))
-    shown = _code(shareable_path(source))
-    text = f"`{shown}`, target `{_code(dataset.get('target', '?'))}`, {dataset.get('rows', '?')} rows."
+    shown = shareable_path(source)
+    text = (
+        f"{md_code(shown)}, target {md_code(dataset.get('target', '?'))}, {md_inline(dataset.get('rows', '?'))} rows."
+    )
     if dataset.get("source_sha256"):
-        text += f" Source file sha256 `{dataset['source_sha256']}` (what `sha256sum {shown}` prints)."
+        command = md_code(f"sha256sum {shlex.quote(shown)}")
+        text += f" Source file sha256 {md_code(dataset['source_sha256'])} (what {command} prints)."
     elif source.startswith(SKLEARN_PREFIX):
         text += " A scikit-learn data set: no source file."
     if dataset.get("normalised_sha256"):
-        text += f" Normalised copy (the comma CSV every tool read) sha256 `{dataset['normalised_sha256']}`."
+        text += f" Normalised copy (the comma CSV every tool read) sha256 {md_code(dataset['normalised_sha256'])}."
     return text
 
 
@@ -204,22 +289,21 @@ def _check_cell(found: ToolEvidence, check_id: str) -> str:
     return str(check.get("status", "-")).upper() if check else "-"
 
 
-def _numbers(found: ToolEvidence, check_id: str) -> dict[str, Any]:
-    measured = found.checks.get(check_id)
-    return dict(measured.check.get("numbers") or {}) if measured is not None else {}
-
-
-def _exam_section(evidence: Evidence) -> list[str]:
+def _exam_section(model: report_model.Model) -> list[str]:
+    evidence = model.evidence
     out: list[str] = []
     tools = list(evidence.tools)
     datasets = variants(evidence, "dataset")
     for dataset, used_by in datasets:
-        who = "" if len(datasets) == 1 else f" ({', '.join(used_by)})"
+        who = "" if len(datasets) == 1 else f" ({md_inline(', '.join(used_by))})"
         out += [f"Data set{who}: " + dataset_text(dataset), ""]
     grids = variants(evidence, "grid")
     for grid, used_by in grids:
-        who = "" if len(grids) == 1 else f" ({', '.join(used_by)})"
-        out += [f"Grid{who}: alpha = {grid.get('alpha')}, l1_ratio = {grid.get('l1_ratio')}.", ""]
+        who = "" if len(grids) == 1 else f" ({md_inline(', '.join(used_by))})"
+        out += [
+            f"Grid{who}: alpha = {md_inline(grid.get('alpha'))}, l1\\_ratio = {md_inline(grid.get('l1_ratio'))}.",
+            "",
+        ]
     if not grids:
         out += ["Grid: not reported.", ""]
 
@@ -237,197 +321,22 @@ def _exam_section(evidence: Evidence) -> list[str]:
         "Each check comes from the newest run of that tool in which it ran (dates in UTC); a newer run where"
         " it was skipped or did not get to it does not replace it. The last row is each tool's newest run.",
         "",
-        "### Figures",
-        "",
     ]
-    rows = []
-    for tool, found in evidence.tools.items():
-        over, inv = _numbers(found, "overhead"), _numbers(found, "invasiveness")
-        rows.append(
-            [
-                tool,
-                f"{over['tool_seconds']:.2f}" if isinstance(over.get("tool_seconds"), int | float) else "-",
-                f"x{over.get('ratio', '-')}",
-                over.get("process_setup", "-"),
-                inv.get("lines_added", "-"),
-                inv.get("tool_files", "-"),
-                f"{over.get('disk_bytes', 0) / 1e6:.2f} MB" if over.get("disk_bytes") is not None else "-",
-            ]
-        )
-    out.append(
-        md_table(
-            ["tool", "grid seconds", "overhead vs plain", "run as", "lines added", "tool files", "disk used"], rows
-        )
-    )
-    out += _hpc_section(evidence)
-    out += _storage_section(evidence)
-    out += _operations_section(evidence)
-    out += large_data.markdown(
-        {
-            t: (f.checks["large_data"].status, _numbers(f, "large_data"))
-            for t, f in evidence.tools.items()
-            if "large_data" in f.checks
-        }
-    )
-    out += ["", "### Evidence per check", ""]
-    rows = []
-    for tool, found in evidence.tools.items():
-        for check in CHECKS:
-            measured = found.checks.get(check.id)
-            if measured is not None:
-                rows.append([tool, check.id, measured.status, measured.run, measured.evidence])
-                continue
-            latest = found.latest
-            skipped = latest.checks.get(check.id) if latest is not None else None
-            if skipped and CHECKS_BY_ID[check.id].enabled_by:  # say why a configurable check did not run
-                text = without_workspace(str(skipped.get("evidence") or ""), latest)
-                rows.append([tool, check.id, skipped.get("status", "-"), run_label(latest.started_at), text])
-    out.append(md_table(["tool", "check", "status", "run", "evidence"], rows))
-    out += _agreement_section(evidence, tools)
-    out += ["### Reproducibility", ""]
-    rows = []
-    for tool, found in evidence.tools.items():
-        measured = found.checks.get("reproduce")
-        if measured is not None:
-            rows.append([tool, measured.status, measured.run, measured.evidence])
-        else:
-            reason = without_workspace(found.latest.reason, found.latest) if found.latest is not None else ""
-            rows.append([tool, "-", "-", reason or "not run"])
-    out.append(md_table(["tool", "reproduce", "run", "evidence"], rows))
-    out.append("")
+    for section in model.sections:
+        out += section_markdown(section)
     return out
 
 
-def _storage_section(evidence: Evidence) -> list[str]:
-    """Both remotes of the `remote_storage` check per tool: status, push and pull seconds, bytes, the endpoint."""
-    rows, changed = [], []
-    for tool, found in evidence.tools.items():
-        n = _numbers(found, "remote_storage")
-        for kind, label in (("shared", "shared folder"), ("s3", "S3")):
-            if f"{kind}_status" not in n:
-                continue
-            where = "-" if kind == "shared" else _endpoint(str(n.get("s3_endpoint", "-")))
-            seconds = [n.get(f"{kind}_{step}_seconds") for step in ("push", "pull")]
-            rows.append(
-                [
-                    tool,
-                    label,
-                    where,
-                    n[f"{kind}_status"],
-                    " / ".join(f"{s:.2f}" if isinstance(s, int | float) else "-" for s in seconds),
-                    f"{n.get(f'{kind}_bytes', 0):,}",
-                    n.get(f"{kind}_objects", "-"),
-                    f"{n.get(f'{kind}_identical', 0)}/{n.get(f'{kind}_files', 0)}",
-                ]
-            )
-        if "example_lines_changed" in n:
-            by_hand = " (copy and upload code written by hand)" if tool == "plain" else ""
-            changed.append(f"{tool} {n['example_lines_changed']}{by_hand}")
-    if not rows:
-        return []
-    header = ["tool", "remote", "endpoint", "status", "push / pull s", "bytes", "objects", "identical"]
-    out = ["", "### Remote storage", "", md_table(header, rows), ""]
-    if changed:
-        out += [f"Lines of the example changed to switch from local to remote storage: {', '.join(changed)}.", ""]
-    return out + ["What each tool needed (commands, variables, what a client must know) is in the evidence below.", ""]
-
-
-def _endpoint(url: str) -> str:
-    """Which endpoint, never who: a URL's ``user:password@`` part is dropped."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url  # "local moto_server"
-    host, slash, path = rest.partition("/")
-    return f"{scheme}://{host.rpartition('@')[2]}{slash}{path}"
-
-
-def _hpc_section(evidence: Evidence) -> list[str]:
-    """What each tool needed to run the grid on Slurm (the `hpc` check), when it was measured."""
-    rows = []
-    for tool, found in evidence.tools.items():
-        n = _numbers(found, "hpc")
-        if not n:
-            continue
-        routes = range(1, int(n.get("routes", 0)) + 1)
-        failed = [f"{n.get(f'route{i}', '?')}: {n[f'route{i}_error']}" for i in routes if f"route{i}_error" in n]
-        rows.append(
-            [
-                tool,
-                found.checks["hpc"].status,
-                n.get("route") or "-",
-                "yes" if n.get("native") else "no (a wrapper)",
-                f"{n.get('completed', 0)}/{n.get('jobs', 0)}",
-                f"{n.get('queue_seconds_max', 0):g} / {n.get('run_seconds_max', 0):g}",
-                n.get("glue_lines", "-"),
-                "; ".join(failed) or "-",
-            ]
-        )
-    if not rows:
-        return []
-    header = ["tool", "hpc", "route that worked", "tool submits", "jobs done", "max queue / run s", "glue lines"]
-    out = ["", "### On Slurm", "", md_table([*header, "what did not work"], rows), ""]
-    return out + ["What each route had to install and configure is in the hpc row of the evidence below.", ""]
-
-
-def _operations_section(evidence: Evidence) -> list[str]:
-    """Fan-out speed-up, what a failure left behind, and each tool's own UI with a link to its screenshot
-    (in the run's workspace, linked relative to the current folder)."""
-    rows, links = [], []
-    for tool, found in evidence.tools.items():
-        fan, fail, ui = (_numbers(found, c) for c in ("fan_out", "failure", "ui"))
-        if not (fan or fail or ui):
-            continue
-        speed = f"x{fan['speedup']:g} ({fan['seconds_1']:g} s / {fan['seconds_2']:g} s)" if "speedup" in fan else "-"
-        failure = (
-            f"{'yes' if fail.get('found') else 'no'} / {'yes' if fail.get('traceback') else 'no'} / "
-            + (
-                f"{fail['redone_points']} redone, {fail['seconds_saved']:g} s saved"
-                if fail.get("resume_seconds", -1) >= 0
-                else "no resume"
-            )
-            if fail
-            else "-"
-        )
-        shot = "-"
-        if ui.get("screenshot") and found.checks["ui"].record.workspace:
-            shot = f"{WORKSPACE}/{ui['screenshot']}"
-            full = Path(found.checks["ui"].record.workspace) / str(ui["screenshot"])
-            links.append(f"- {tool}: [{md_cell(shot)}]({os.path.relpath(full)})")
-        status = {c: found.checks[c].status if c in found.checks else "-" for c in ("fan_out", "failure", "ui")}
-        rows.append([tool, status["fan_out"], speed, status["failure"], failure, status["ui"], shot])
-    if not rows:
-        return []
-    header = [
-        "tool",
-        "fan_out",
-        "speed-up (1 / 2 workers)",
-        "failure",
-        "found / traceback / resume",
-        "ui",
-        "screenshot",
-    ]
-    out = ["", "### Fan-out, failure and UI", "", md_table(header, rows), ""]
-    return out + (["Screenshots of each tool's own UI or report:", "", *links, ""] if links else [])
-
-
-def _agreement_section(evidence: Evidence, tools: list[str]) -> list[str]:
-    out = ["", "### Cross-tool agreement", ""]
-    rows, worst = agreement(evidence)
-    table = [
-        [f"{row['alpha']:g}", f"{row['l1_ratio']:g}"]
-        + [("/".join(f"{v:.6g}" for v in row["tools"][t]) if t in row["tools"] else "-") for t in tools]
-        + [f"{row['max_diff']:.2g}" + ("" if row["agrees"] else " ✗")]
-        for row in rows
-    ]
-    out.append(md_table(["alpha", "l1_ratio", *[f"{t} rmse/mae/r2" for t in tools], "max diff"], table))
-    if worst is None:
-        verdict = "no metrics stored"
-    elif worst <= TOLERANCE:
-        verdict = f"PASS: all within {TOLERANCE_TEXT}"
-    else:
-        verdict = f"FAIL: largest difference {worst:.3g} (a NaN counts as a difference)"
-    runs = [f"{t} {run_label(r.started_at)}" for t, f in evidence.tools.items() if (r := f.grid_record) is not None]
-    out += ["", f"Agreement: {verdict}.", ""]
-    if runs:
-        out += ["Metrics from each tool's newest run with the grid: " + ", ".join(runs) + ".", ""]
+def section_markdown(section: Section) -> list[str]:
+    """A check's section as markdown: every text escaped, screenshots linked relative to here."""
+    if section.markdown:
+        return [*section.markdown, ""]
+    out = [f"### {md_inline(section.title)}", ""]
+    for block in section.blocks:
+        if isinstance(block, Table):
+            out += [md_table(block.header, block.rows, block.align), ""]
+        elif isinstance(block, Image):
+            out += [f"- [{md_inline(block.caption)}](<{os.path.relpath(block.path).replace('>', '%3E')}>)", ""]
+        else:
+            out += [md_inline(block), ""]
     return out

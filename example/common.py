@@ -46,22 +46,39 @@ def load_source(source: str, target: str):
 
 
 def read_csv(path: Path | str):
-    """Read a CSV whose delimiter is ',' or ';' (the UCI wine files use ';')."""
+    """Read a CSV whose delimiter is ',' or ';' (the UCI wine files use ';'), names stripped as the sniffer's."""
     import pandas as pd
 
-    return pd.read_csv(path, sep=sniff_delimiter(path)[0])
+    frame = pd.read_csv(path, sep=sniff_delimiter(path)[0])
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+# --- verbatim copy of mlops_compare/infra/csv_sniff.py (this file is copied alone into workspaces;
+# tests/test_data_check.py fails when the two differ): the parent's data check and the runners
+# see the same columns ---
+SNIFF_BYTES = 64 * 1024
 
 
 def sniff_delimiter(path: Path | str) -> tuple[str, list[str]]:
-    """The delimiter (',' or ';') of a CSV file and its header's column names."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        head = handle.read(64 * 1024)
+    """The delimiter (',' or ';') of a CSV file and its header's column names, stripped.
+
+    Reads the first 64 KiB as UTF-8 (a byte-order mark is skipped; bytes that are not UTF-8
+    read as U+FFFD: the parent's data check refuses such files before any runner starts).
+    Names are stripped of spaces, so ``a, target`` has the columns ``a`` and ``target``;
+    `read_csv` strips the names pandas reads the same way.
+    """
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        head = handle.read(SNIFF_BYTES)
     try:
         delimiter = csv.Sniffer().sniff(head, delimiters=",;").delimiter
     except csv.Error:
         delimiter = ","
     header = next(csv.reader(head.splitlines(), delimiter=delimiter), [])
     return delimiter, [c.strip() for c in header]
+
+
+# --- end of the verbatim copy ---
 
 
 def materialize(source: str, target: str, dest: Path) -> dict:

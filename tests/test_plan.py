@@ -18,9 +18,14 @@ def _criteria_with_data(tmp_path: Path, criteria_copy: Path, data: str):
     return criteria_mod.load(criteria_copy)
 
 
+def _rows(sep: str) -> str:
+    """Twelve rows of two numbers: enough for the parent's data check (`data_check.MIN_ROWS`)."""
+    return "".join(f"{i}{sep}{i % 3}\n" for i in range(12))
+
+
 def test_a_relative_data_path_is_relative_to_the_criteria_file(tmp_path, criteria_copy, monkeypatch):
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "small.csv").write_text("x;y\n1;2\n3;4\n")
+    (tmp_path / "data" / "small.csv").write_text("x;y\n" + _rows(";"))
     criteria = _criteria_with_data(tmp_path, criteria_copy, "data/small.csv")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -32,14 +37,14 @@ def test_a_relative_data_path_is_relative_to_the_criteria_file(tmp_path, criteri
 
 def test_a_home_relative_data_path_is_expanded(tmp_path, criteria_copy, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
-    (tmp_path / "wine.csv").write_text("a,y\n1,2\n")
+    (tmp_path / "wine.csv").write_text("a,y\n" + _rows(","))
     criteria = _criteria_with_data(tmp_path, criteria_copy, "~/wine.csv")
     [request] = plan(criteria, Choices(tools=("plain",)))
     assert request.exam["data"] == str(tmp_path / "wine.csv")
 
 
 def test_command_line_data_is_relative_to_where_the_command_runs(tmp_path, criteria_copy, monkeypatch):
-    (tmp_path / "mine.csv").write_text("a,label\n1,2\n")
+    (tmp_path / "mine.csv").write_text("a,label\n" + _rows(","))
     monkeypatch.chdir(tmp_path)
     criteria = criteria_mod.load(criteria_copy)
     [request] = plan(criteria, Choices(tools=("plain",), data="mine.csv", target="label", checks=("models",)))
@@ -52,9 +57,9 @@ def test_command_line_data_is_relative_to_where_the_command_runs(tmp_path, crite
     [
         (Choices(tools=("nope",)), "--tool nope: no such runner"),
         (Choices(checks=("speed",)), "--check speed: no such check"),
-        (Choices(timeout=0), "--timeout must be more than 0"),
+        (Choices(timeout=0), "--timeout 0: give a number of seconds more than 0"),
         (Choices(data="missing.csv"), "missing.csv: no such data file"),
-        (Choices(data="sklearn:diabetes", target="nope"), None),  # sklearn targets are checked by the runner
+        (Choices(data="sklearn:diabetes", target="nope"), "no target column 'nope' in sklearn:diabetes"),
     ],
 )
 def test_bad_choices_are_user_errors_before_anything_starts(criteria_copy, choices, message, tmp_path, monkeypatch):

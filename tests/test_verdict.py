@@ -123,8 +123,9 @@ def test_report_renders_as_well_formed_tables(shipped, tmp_path):
     for table in found:
         assert len({len(r) for r in table}) == 1, table[0]
     ranking = found[0]
-    assert ranking[0] == ["tool", "score", "rank", "P(first)"] and len(ranking) == 1 + len(shipped.tools)
-    checkpoints = found[1]
+    assert ranking[0][:4] == ["tool", "score", "rank", "P(first)"] and len(ranking) == 1 + len(shipped.tools)
+    assert ranking[0][4].startswith("rank acceptability") and ranking[0][5] == "confidence factor"
+    checkpoints = next(t for t in found if t[0][:2] == ["checkpoint", "weight"])
     assert len(checkpoints) == 1 + len(shipped.checkpoints)
     assert "mlops-compare run" in md and "## How to reproduce" in md
 

@@ -82,8 +82,10 @@ def load(store: Store, run: str | None) -> tuple[Path, dict[str, Any]]:
             raise UserError(f"--attach {run}: no such detached run in {store.root / FOLDER} (detached runs: {names})")
     try:
         state = json.loads(path.read_text())
-        if not isinstance(state.get("jobs"), list):
-            raise ValueError("no jobs")
+        if not isinstance(state, dict) or not isinstance(state.get("jobs"), list):
+            raise ValueError("not a table with a list of jobs")
+        if not all(isinstance(job, dict) for job in state["jobs"]):
+            raise ValueError("a job is not a table")
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: not a detached run's state file ({exc})") from None
     return path, state
