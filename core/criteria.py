@@ -22,6 +22,9 @@ SHIPPED = Path(__file__).with_name("criteria.toml")
 LOCAL = Path("criteria.toml")
 RATING_MIN, RATING_MAX = 0.0, 5.0
 WEIGHT_MAX = 10.0  # the range the TUI keys and the flip analysis explore
+# The largest weight accepted at all (criteria.toml and --weight): far beyond any sensible
+# ratio of weights, yet small enough that weighted sums of 0-5 ratings stay exact in floats.
+WEIGHT_LIMIT = 1e6
 DEFAULT_WEIGHT = 1.0
 RATING_MODES = ("expert", "measured", "measured-when-available")
 _ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -228,6 +231,10 @@ def parse(data: dict[str, Any], path: Path, lines: _Lines | None = None) -> Crit
                 problem(f"profile {pid!r}: weight of {cid!r} is {value}; weights must be finite numbers >= 0", *at)
             elif number < 0:
                 problem(f"profile {pid!r}: weight of {cid!r} is {value:g}; weights must be >= 0", *at)
+            elif number > WEIGHT_LIMIT:
+                problem(
+                    f"profile {pid!r}: weight of {cid!r} is {value:g}; weights must be at most {WEIGHT_LIMIT:g}", *at
+                )
             else:
                 weights[cid] = number
         if known and not any(weights.values()):

@@ -9,6 +9,7 @@ before anything starts, with what to do.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,19 +65,24 @@ def exam_for(criteria: Criteria, choices: Choices = Choices()) -> dict[str, Any]
 
 
 def check_data(exam: dict[str, Any], given: str) -> None:
-    """Catch a missing CSV or target column before starting anything (reads the header only)."""
-    source = exam["data"]
-    if source.startswith(SKLEARN_PREFIX):
-        return
-    path = Path(source)
-    if not path.is_file():
-        raise UserError(f"{given}: no such data file ({path}); give a CSV path or sklearn:diabetes")
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        first = handle.readline()
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    columns = [c.strip().strip('"') for c in first.rstrip("\r\n").split(delimiter)]
-    if exam["target"] not in columns:
-        raise UserError(f"{given}: no column {exam['target']!r}; pass --target with one of: {', '.join(columns[:15])}")
+    """Refuse data no runner can use before starting anything (`data_check`: encoding, header, values)."""
+    from mlops_compare import data_check
+
+    data_check.check(exam["data"], exam["target"], given)
+
+
+def check_choices(choices: Choices) -> None:
+    """Options that are wrong whatever the criteria: one line each, before anything starts."""
+    if choices.timeout is not None and not (math.isfinite(choices.timeout) and choices.timeout > 0):
+        raise UserError(f"--timeout {choices.timeout:g}: give a number of seconds more than 0")
+    if choices.data is not None and not choices.data.strip():
+        raise UserError("--data is empty: give a CSV path or sklearn:NAME (or leave it out for exam.data)")
+    if choices.target is not None and not choices.target.strip():
+        raise UserError("--target is empty: give the name of the data's target column (or leave it out)")
+    if choices.workdir is not None:
+        where = Path(choices.workdir)
+        if where.exists() and not where.is_dir():
+            raise UserError(f"--workdir {choices.workdir}: not a folder; give a folder for the runners' workspaces")
 
 
 def plan(criteria: Criteria, choices: Choices = Choices()) -> list[RunRequest]:
@@ -88,8 +94,7 @@ def plan(criteria: Criteria, choices: Choices = Choices()) -> list[RunRequest]:
     bad = [c for c in choices.checks if c not in CHECK_IDS]
     if bad:
         raise UserError(f"--check {', '.join(bad)}: no such check (checks: {', '.join(CHECK_IDS)})")
-    if choices.timeout is not None and choices.timeout <= 0:
-        raise UserError("--timeout must be more than 0 seconds")
+    check_choices(choices)
     exam = exam_for(criteria, choices)
     check_data(exam, choices.data or f"{criteria.path}: exam.data {criteria.exam.data!r}")
     requests = []
