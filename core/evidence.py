@@ -9,20 +9,9 @@ keeps its run, so reports and screens can say which run (date) it comes from.
 How a measured rating is made (the one place this is defined; the README repeats it):
 
 1. A checkpoint in criteria.toml names exam checks as its ``evidence``.
-2. Each of those checks that ran scores 0..1:
-   ``pass`` = 1, ``partial`` = 0.5, ``fail`` = 0, except checks scored on figures:
-   - ``invasiveness``: 1 - (lines added + 5 x tool-specific files) / 60, clipped to 0..1
-     (a 10-line change with one config file scores 0.75);
-   - ``overhead``: 1 / (1 + log10(ratio)), ratio = tool grid time / plain grid time run
-     the same way, floored at 1 (x1 = 1.0, x10 = 0.5, x100 = 0.33);
-   - ``license``: the share of the tool and its tool-specific dependencies whose metadata
-     shows an OSI-approved licence (76 of 78 = 0.97); the tool itself not approved fails (0);
-   - ``fan_out`` that passed (the tool's own parallelism ran the grid at 1 and 2 workers):
-     0.5 + 0.5 x (speed-up - 1), the speed-up clipped to 1..2 (none = 0.5, x1.5 = 0.75,
-     x2 = 1.0); a tool without fan-out of its own is ``partial`` (0.5);
-   - ``failure``: (found + traceback + saved) / 3: found through the tool 0 or 1, its
-     traceback kept by the tool 0 or 1, saved = seconds a resume saved / seconds of the
-     first attempt, clipped to 0..1 (no resume = 0).
+2. Each of those checks that ran scores 0..1: ``pass`` = 1, ``partial`` = 0.5, ``fail`` = 0,
+   except checks scored on figures: those whose module in core/checks/ has a ``score`` rule
+   (`check_score`; each module's docstring states its rule).
 3. The measured rating is 5 x the mean of those scores, rounded to 0.5.
 4. A checkpoint with no check that ran keeps its expert rating.
 
@@ -46,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlops_compare import checks
 from mlops_compare.criteria import Criteria, Profile
 from mlops_compare.events import CHECK_IDS
 from mlops_compare.results import RunRecord
@@ -59,25 +49,17 @@ WORKSPACE = "<workspace>"  # stands for a run's temporary folder in texts that a
 
 
 def check_score(check_id: str, check: Mapping[str, Any]) -> float | None:
-    """0..1 for one check that ran, None for a skipped or unknown one."""
+    """0..1 for one check that ran, None for a skipped or unknown one.
+
+    The check's own ``score`` rule (core/checks/<id>.py) when it has one and it applies,
+    else the status's score.
+    """
     status = check.get("status")
     if status not in STATUS_SCORE:
         return None
-    numbers = check.get("numbers") or {}
-    if status != "fail" and check_id == "invasiveness" and "lines_added" in numbers:
-        cost = float(numbers.get("lines_added", 0)) + 5 * float(numbers.get("tool_files", 0))
-        return min(1.0, max(0.0, 1 - cost / 60))
-    if status != "fail" and check_id == "overhead" and isinstance(numbers.get("ratio"), int | float):
-        return 1 / (1 + math.log10(max(1.0, float(numbers["ratio"]))))
-    if status != "fail" and check_id == "license" and isinstance(numbers.get("osi_share"), int | float):
-        return min(1.0, max(0.0, float(numbers["osi_share"])))
-    if status == "pass" and check_id == "fan_out" and isinstance(numbers.get("speedup"), int | float):
-        return 0.5 + 0.5 * min(1.0, max(0.0, float(numbers["speedup"]) - 1))
-    if status != "fail" and check_id == "failure" and isinstance(numbers.get("first_seconds"), int | float):
-        first, saved = float(numbers["first_seconds"]), float(numbers.get("seconds_saved", 0))
-        share = min(1.0, max(0.0, saved / first)) if first > 0 else 0.0
-        return (float(numbers.get("found", 0)) + float(numbers.get("traceback", 0)) + share) / 3
-    return STATUS_SCORE[status]
+    rule = checks.hook(check_id, "score") if check_id in CHECK_IDS else None
+    scored = rule(check) if rule is not None else None
+    return float(scored) if scored is not None else STATUS_SCORE[status]
 
 
 def run_label(started_at: str) -> str:
@@ -168,8 +150,8 @@ class ToolEvidence:
 
     @property
     def grid_record(self) -> RunRecord | None:
-        """The run the grid's metrics come from: the newest in which the grid check ran."""
-        grid = self.checks.get("grid")
+        """The run the grid's metrics come from: the newest in which the check giving them ran."""
+        grid = self.checks.get(checks.metrics_check())
         return grid.record if grid is not None else None
 
     @property

@@ -1,25 +1,25 @@
 """The ``[exam]`` table of criteria.toml: data, split, grid, and the tables that switch checks on.
 
-``[exam.storage]``, ``[exam.large_data]`` and ``[exam.hpc]`` each switch on the check of
-the same name in the check table (`events.CHECKS`, ``enabled_by``); without the table the
-check is ``skip`` "not configured". Every value is validated here, with the line it came
-from; paths stay as written and are resolved by the run plan (relative to the criteria
-file). Credentials never belong here: they come from the environment.
+A check whose row in the check table (`events.CHECKS`) has ``enabled_by = "<key>"`` is
+switched on by an ``[exam.<key>]`` table; without the table the check is ``skip`` "not
+configured". The table is validated by the check's own ``parse_settings``
+(`mlops_compare.checks`, e.g. ``core/checks/remote_storage.py`` for ``[exam.storage]``),
+with the line each problem came from; `known_keys` is the shared part. Paths stay as
+written and are resolved by the run plan (relative to the criteria file). Credentials never
+belong here: they come from the environment.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-Report = Callable[..., None]  # problem(message, *toml_path)
+from mlops_compare import checks
 
-DEFAULT_ROWS = (10_000, 100_000, 1_000_000)
-# endpoint_url "": the exam starts its own local S3 server for the run.
-S3_DEFAULTS = {"endpoint_url": "", "bucket": "mlops-compare", "prefix": "exam", "region": "us-east-1"}
+Report = Callable[..., None]  # problem(message, *toml_path)
 # Keys that name a secret: refused in the TOML, whatever table they are in.
 SECRET_KEYS = ("secret", "password", "token", "access_key", "credentials")
 
@@ -32,10 +32,13 @@ class Exam:
     random_state: int
     timeout: float
     grid: MappingProxyType  # "alpha"/"l1_ratio" -> tuple of floats
-    # The optional tables, as validated plain dicts (None: not configured).
-    storage: MappingProxyType | None = None
-    large_data: MappingProxyType | None = None
-    hpc: MappingProxyType | None = None
+    # The check tables present, validated: "<enabled_by key>" -> its settings (absent: not configured).
+    tables: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+
+    def table(self, key: str) -> MappingProxyType | None:
+        """The validated ``[exam.<key>]`` table, or None when criteria.toml has none."""
+        found = self.tables.get(key)
+        return found if isinstance(found, MappingProxyType) else None
 
     def to_dict(self) -> dict[str, Any]:
         """What a runner gets as its exam (JSON-ready)."""
@@ -46,10 +49,8 @@ class Exam:
             "random_state": self.random_state,
             "grid": {k: list(v) for k, v in self.grid.items()},
         }
-        for key in ("storage", "large_data", "hpc"):
-            table = getattr(self, key)
-            if table is not None:
-                out[key] = _plain(table)
+        for key, table in self.tables.items():
+            out[key] = _plain(table)
         return out
 
 
@@ -110,10 +111,19 @@ def parse_exam(raw: Any, problem: Report) -> Exam:
         seed,
         timeout,
         MappingProxyType(grid),
-        storage=_table(raw, "storage", _storage, problem),
-        large_data=_table(raw, "large_data", _large_data, problem),
-        hpc=_table(raw, "hpc", _hpc, problem),
+        MappingProxyType(_tables(raw, problem)),
     )
+
+
+def _tables(raw: dict[str, Any], problem: Report) -> dict[str, MappingProxyType]:
+    """Every check's ``[exam.<enabled_by>]`` table that is present, parsed by the check's ``parse_settings``."""
+    out = {}
+    for check, parse in checks.with_hook("parse_settings"):
+        if check.enabled_by:
+            table = _table(raw, check.enabled_by, parse, problem)
+            if table is not None:
+                out[check.enabled_by] = table
+    return out
 
 
 def _table(raw: dict[str, Any], key: str, parse: Callable, problem: Report) -> MappingProxyType | None:
@@ -126,9 +136,11 @@ def _table(raw: dict[str, Any], key: str, parse: Callable, problem: Report) -> M
     return MappingProxyType(parse(table, problem))
 
 
-def _keys(table: dict[str, Any], known: dict[str, type | tuple[type, ...]], where: tuple[str, ...], problem) -> dict:
-    """The known keys of *table* with the right types; every other key or type is a problem."""
-    out = {}
+def known_keys(
+    table: dict[str, Any], known: dict[str, type | tuple[type, ...]], where: tuple[str, ...], problem: Report
+) -> dict[str, Any]:
+    """The known keys of *table* with the right types; every other key or type is a problem (secrets refused)."""
+    out: dict[str, Any] = {}
     name = ".".join(where)
     for key, value in table.items():
         if any(word in key.lower() for word in SECRET_KEYS):
@@ -154,61 +166,3 @@ def _types(spec: type | tuple[type, ...]) -> tuple[type, ...]:
 def _type_names(spec: type | tuple[type, ...]) -> str:
     names = {str: "text", int: "a whole number", float: "a number", list: "a list", dict: "a table", bool: "true/false"}
     return " or ".join(names.get(t, t.__name__) for t in _types(spec))
-
-
-def _storage(table: dict[str, Any], problem: Report) -> dict[str, Any]:
-    where = ("exam", "storage")
-    known = {"shared_path": (str, bool), "s3": (dict, bool), "timeout": (int, float)}
-    out = _keys(table, known, where, problem)
-    if out.get("shared_path") is True:
-        problem(
-            'exam.storage.shared_path is a folder path, "" (a temporary folder) or false (none)', *where, "shared_path"
-        )
-        out["shared_path"] = ""
-    out.setdefault("shared_path", "")  # "": a temporary folder next to the workspace; false: no shared remote
-    out["timeout"] = float(out.get("timeout", 60))
-    s3 = out.get("s3", True)  # True: a local server with the defaults; False: no S3 remote
-    if s3 is True:
-        s3 = {}
-    if isinstance(s3, dict):
-        known = {"endpoint_url": str, "bucket": str, "prefix": str, "region": str}
-        s3 = {**S3_DEFAULTS, **_keys(s3, known, (*where, "s3"), problem)}
-    out["s3"] = s3
-    return out
-
-
-def _large_data(table: dict[str, Any], problem: Report) -> dict[str, Any]:
-    where = ("exam", "large_data")
-    known = {"rows": list, "data": str, "cache": str, "memory_limit_gb": (int, float), "slow_factor": (int, float)}
-    out = _keys(table, known, where, problem)
-    rows = out.get("rows", list(DEFAULT_ROWS))
-    if not rows or any(isinstance(r, bool) or not isinstance(r, int) or r < 100 for r in rows):
-        problem("exam.large_data.rows must be a list of whole numbers >= 100", *where, "rows")
-        rows = list(DEFAULT_ROWS)
-    out["rows"] = sorted(set(rows))
-    out.setdefault("data", "")
-    out.setdefault("cache", "")
-    out["slow_factor"] = float(out.get("slow_factor", 10))
-    if "memory_limit_gb" in out and out["memory_limit_gb"] <= 0:
-        problem("exam.large_data.memory_limit_gb must be more than 0", *where, "memory_limit_gb")
-    return out
-
-
-def _hpc(table: dict[str, Any], problem: Report) -> dict[str, Any]:
-    where = ("exam", "hpc")
-    known = {
-        "partition": str,
-        "account": str,
-        "time_limit": str,
-        "cpus": int,
-        "mem": str,
-        "options": list,
-        "poll_seconds": (int, float),
-    }
-    out = _keys(table, known, where, problem)
-    if "cpus" in out and out["cpus"] < 1:
-        problem("exam.hpc.cpus must be at least 1", *where, "cpus")
-    if any(not isinstance(o, str) for o in out.get("options", [])):
-        problem("exam.hpc.options must be a list of sbatch options as text, e.g. ['--qos=short']", *where, "options")
-        out["options"] = []
-    return out

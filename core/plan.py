@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_compare import large_data, registry
+from mlops_compare import checks, registry
 from mlops_compare.criteria import Criteria
 from mlops_compare.errors import UserError
 from mlops_compare.events import CHECK_IDS
@@ -49,12 +49,9 @@ def exam_for(criteria: Criteria, choices: Choices = Choices()) -> dict[str, Any]
     exam = criteria.exam.to_dict()
     base = criteria.path.parent.resolve()
     exam["data"] = resolve_data(exam["data"], base)
-    for table, key in (("storage", "shared_path"), ("large_data", "data"), ("large_data", "cache")):
-        if exam.get(table, {}).get(key):
-            exam[table][key] = resolve_data(exam[table][key], base)
-    if "large_data" in exam and not exam["large_data"].get("cache"):
-        # runners get HOME and XDG folders inside their workspace: they need this absolute path
-        exam["large_data"]["cache"] = str(large_data.default_cache())
+    for check, resolve_paths in checks.with_hook("resolve_paths"):
+        if check.enabled_by in exam:
+            resolve_paths(exam[check.enabled_by], lambda path: resolve_data(path, base))
     if choices.data:
         exam["data"] = resolve_data(choices.data, Path.cwd())
     if choices.target:

@@ -217,7 +217,7 @@ def test_shared_path_false_means_no_shared_remote():
     exam = parse_exam(
         {"storage": {"shared_path": False, "s3": False}}, lambda message, *where: problems.append(message)
     )
-    assert problems == [] and exam.storage["shared_path"] is False and exam.storage["s3"] is False
+    assert problems == [] and exam.tables["storage"]["shared_path"] is False and exam.tables["storage"]["s3"] is False
     parse_exam({"storage": {"shared_path": True}}, lambda message, *where: problems.append(message))
     assert problems and "false (none)" in problems[0]
 

@@ -180,7 +180,7 @@ def slurm_options(args, criteria, env: Mapping[str, str] | None = None):
         raise UserError("--cpus must be at least 1")
     if args.queue_timeout is not None and args.queue_timeout <= 0:
         raise UserError("--queue-timeout must be more than 0 seconds")
-    hpc = criteria.exam.hpc
+    hpc = criteria.exam.table("hpc")
     return SlurmOptions.from_settings(hpc, **flags, env=dict(env or {}))
 
 
