@@ -118,22 +118,35 @@ class MlopsCompareApp(App[int]):
 
     # --- scores -------------------------------------------------------------------
     def rescore(self) -> None:
-        """New scores at once (pure Python, well under a millisecond), P(first) from a worker."""
+        """New scores at once (pure Python, well under a millisecond), P(first) from the store's cache
+        (`sensitivity_cache`: the same inputs computed before) or else from a worker."""
         from mlops_compare.tui.summaries import quick_summary
 
         criteria, profile = self.session.criteria, self.session.profile
         self._generation += 1  # a worker's result counts only if nothing changed since it started
         self._ui(self.main.show_weights, True)
-        self._ui(self.main.show_summary, quick_summary(criteria, profile, self.evidence), True)
-        self._score(criteria, profile, self.evidence, self._generation)
+        quick = quick_summary(criteria, profile, self.evidence, cache=self.store.root)
+        self._ui(self.main.show_summary, quick, not quick.p_first)
+        if quick.p_first:
+            self._warm_numpy()  # the next weight change computes P(first) without the import wait
+        else:
+            self._score(criteria, profile, self.evidence, self._generation)
 
     @work(thread=True, exclusive=True, group="score", exit_on_error=False)
     def _score(self, criteria: Criteria, profile: Profile, evidence: Evidence | None, generation: int) -> None:
         from mlops_compare.tui.summaries import summary
 
-        result = summary(criteria, profile, evidence)  # with the Monte-Carlo P(first): numpy, ~10 ms
+        result = summary(criteria, profile, evidence, cache=self.store.root)  # Monte-Carlo P(first): numpy, ~10 ms
         if not get_current_worker().is_cancelled:
             self.post_message(ScoresComputed(result, generation))
+
+    @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
+    def _warm_numpy(self) -> None:
+        import time
+
+        if "numpy" not in sys.modules:
+            time.sleep(1.0)  # after the first frames, not competing with them
+            import numpy  # noqa: F401
 
     def on_scores_computed(self, message: ScoresComputed) -> None:
         if message.generation == self._generation:  # else a newer one is on its way
