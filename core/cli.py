@@ -14,8 +14,9 @@ import os
 import sys
 from pathlib import Path
 
-from mlops_compare import __version__, executors
+from mlops_compare import __version__
 from mlops_compare.errors import EXIT_USER_ERROR, UserError
+from mlops_compare.executors import EXECUTORS, ExecutorOptions
 
 UI_GROUP = "mlops_compare.ui"
 
@@ -40,6 +41,64 @@ def _add_profile(parser: argparse.ArgumentParser) -> None:
 def _add_output(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
     parser.add_argument("--format", choices=formats, default=formats[0], help="output format (default: %(default)s)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+
+def _add_run_executor(parser: argparse.ArgumentParser) -> None:
+    """The executor flags of `mlops-compare run`."""
+    group = parser.add_argument_group("executor", "where runners run (Slurm: also [exam.hpc] in criteria.toml)")
+    group.add_argument("--executor", choices=EXECUTORS, default="local", help="local processes or Slurm batch jobs")
+    _add_slurm(group)
+    group.add_argument("--detach", action="store_true", help="slurm: submit, print the job ids and exit")
+    group.add_argument(
+        "--attach",
+        nargs="?",
+        const="",
+        metavar="RUN",
+        help="follow a detached Slurm run again and store its results (default: the newest)",
+    )
+
+
+def _add_tui_executor(parser: argparse.ArgumentParser) -> None:
+    """The executor flags of `mlops-compare tui` (runs started with r / R use it)."""
+    group = parser.add_argument_group("executor", "where the runs started in the UI run")
+    group.add_argument("--executor", choices=EXECUTORS, default="local", help="local processes or Slurm batch jobs")
+    _add_slurm(group)
+    group.add_argument("--workdir", metavar="DIR", help="slurm: the shared folder for job files (default: the store)")
+
+
+def _add_slurm(group: argparse._ArgumentGroup) -> None:
+    """The sbatch options (they override [exam.hpc]); shared by `run` and `tui`."""
+    group.add_argument("--partition", help="Slurm partition")
+    group.add_argument("--account", help="Slurm account")
+    group.add_argument("--time-limit", metavar="TIME", help="Slurm time limit (default: the runner timeout + 2 min)")
+    group.add_argument("--cpus", type=int, metavar="N", help="CPUs per job")
+    group.add_argument("--mem", metavar="SIZE", help="memory per job, e.g. 4G")
+    group.add_argument(
+        "--sbatch-option",
+        action="append",
+        default=[],
+        metavar="OPT",
+        help="one more sbatch option, e.g. --sbatch-option=--qos=short (repeatable)",
+    )
+    group.add_argument(
+        "--queue-timeout", type=float, metavar="S", help="seconds a job may wait in the queue (default: 3600)"
+    )
+
+
+def executor_options(args: argparse.Namespace) -> ExecutorOptions:
+    """The executor flags of `run` or `tui` as typed options (raises UserError on bad values)."""
+    return ExecutorOptions(
+        name=args.executor,
+        partition=args.partition,
+        account=args.account,
+        time_limit=args.time_limit,
+        cpus=args.cpus,
+        mem=args.mem,
+        sbatch_options=tuple(args.sbatch_option),
+        queue_timeout=args.queue_timeout,
+        workdir=args.workdir,
+        detach=getattr(args, "detach", False),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--store", metavar="DIR", default=".mlops-compare", help="results store (default: %(default)s)")
     run.add_argument("--workdir", metavar="DIR", help="where runner workspaces go (default: the system temp dir)")
     run.add_argument("--json", action="store_true", help="print every event as JSON lines instead of progress")
-    executors.add_run_arguments(run)
+    _add_run_executor(run)
 
     report = sub.add_parser("report", help="write the decision report (markdown) from stored results")
     _add_criteria(report)
@@ -110,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     tui = sub.add_parser("tui", help="start the terminal UI (the default)")
     _add_criteria(tui)
     tui.add_argument("--profile", metavar="NAME", help="profile to start with")
-    executors.add_tui_arguments(tui)
+    _add_tui_executor(tui)
     return parser
 
 
@@ -228,7 +287,7 @@ def cmd_profiles(args) -> int:
 def cmd_run(args) -> int:
     from mlops_compare import headless
 
-    return headless.run(args)
+    return headless.run(args, executor_options(args))
 
 
 def cmd_report(args) -> int:
@@ -278,7 +337,10 @@ def cmd_tui(args) -> int:
     from mlops_compare import criteria as criteria_mod
 
     criteria = criteria_mod.load(getattr(args, "criteria", None))  # invalid: message and exit 2 before any screen
-    executor = executors.tui_executor(args, criteria)  # --executor slurm: Slurm checked before any screen too
+    from mlops_compare import executors
+
+    # --executor slurm: Slurm checked before any screen too
+    executor = executors.tui_executor(executor_options(args), criteria)
     # The UI is found by its entry point, not imported: the core never depends on the TUI.
     found = entry_points(group=UI_GROUP, name="tui")
     try:

@@ -76,7 +76,8 @@ def exit_code(records: list[RunRecord]) -> int:
     return 1 if bad else 0
 
 
-def run(args) -> int:
+def run(args, options: executors.ExecutorOptions) -> int:
+    """`mlops-compare run`: *args* its parsed flags, *options* where the runners run."""
     criteria = criteria_mod.load(args.criteria)
     store = Store(args.store)
     attached = None  # the state file of a detached Slurm run being followed again
@@ -84,8 +85,8 @@ def run(args) -> int:
         attached, requests, executor = executors.attach(store, args.attach)
     else:
         requests = requests_from(args, criteria)
-        executor = executors.from_args(args, criteria, store, max((r.timeout or 0 for r in requests), default=None))
-        if getattr(args, "detach", False):
+        executor = executors.choose(options, criteria, store, max((r.timeout or 0 for r in requests), default=None))
+        if options.detach:
             return _detach(executor, requests, store, args)
     jobs = executor.jobs(args.jobs, len(requests))
     stops = _Stops(executor)

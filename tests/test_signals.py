@@ -142,3 +142,22 @@ def test_sighup_to_a_slurm_run_keeps_its_jobs_and_attach_stores_their_records(on
     assert record.executor["job_id"] == job_id and len(record.metrics) == 60
     assert not state.exists()
     assert on_cluster.jobs() == []
+
+
+async def test_sighup_to_the_tui_stops_its_runs_with_the_signal_as_reason(tmp_path):
+    """The TUI on SIGHUP (its terminal gone): every run cancelled with the signal as reason, exit 129."""
+    from tui_support import ReplayStarter, make_app, wait_for
+
+    app = make_app(tmp_path, ReplayStarter(hold_after=20), runners=["plain", "mlflow"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await wait_for(
+            pilot, lambda: app.main.pane("plain").record is not None and app.main.pane("plain").record.metrics
+        )
+        panes = {tool: app.main.pane(tool) for tool in ("plain", "mlflow")}
+        app.stop_on_signal(signal.SIGHUP)  # what the loop's handler calls
+        await wait_for(pilot, lambda: app.return_code is not None, 20)
+    assert app.return_value == 129
+    for tool, pane in panes.items():
+        record = pane.record
+        assert record.status == "cancelled" and "SIGHUP" in record.reason, (tool, record.reason)

@@ -89,6 +89,7 @@ class MlopsCompareApp(App[int]):
         self._load_stored = load_stored
         self._generation = 0
         self._stopping = False  # quit was confirmed: runs are being stopped
+        self._exit_code = 0  # 128 + the signal when SIGHUP or SIGTERM stopped the app
         # runs that finished before the store was read: applied again on top of what it holds
         self._finished_early: list[RunRecord] | None = [] if load_stored else None
 
@@ -342,10 +343,37 @@ class MlopsCompareApp(App[int]):
     async def _exit_when_stopped(self) -> None:
         await self.runs.wait_idle(STOP_SECONDS)
         _kill_all()  # whatever did not stop in time
-        self.exit(0)
+        self.exit(self._exit_code)
 
     def on_unmount(self) -> None:
         _kill_all()
+
+    def on_mount(self) -> None:
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, self.stop_on_signal, signum)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread: the host handles signals
+                return
+
+    def stop_on_signal(self, signum: int) -> None:
+        """SIGHUP (the terminal went away) or SIGTERM: stop every run, store its record with the
+        signal as reason (as `mlops-compare run` does) and exit with 128 + the signal."""
+        import signal
+
+        if self._exit_code:
+            return
+        self._exit_code = 128 + signum
+        name = "SIGHUP: the terminal or SSH session was closed" if signum == signal.SIGHUP else "SIGTERM"
+        if not self.runs.cancel_all(f"stopped by {name}"):
+            _kill_all()
+            self.exit(self._exit_code)
+            return
+        self._stopping = True
+        self.run_worker(self._exit_when_stopped, group="quit", exit_on_error=False)
 
 
 def _kill_all() -> None:

@@ -7,20 +7,26 @@ An executor makes the `launcher.RunnerProcess` for each request of the run plan,
 - `SlurmExecutor`: `slurm_executor.SlurmJob`, one batch job per runner, its files in one
   folder per run on the shared path (``--workdir``, default ``<store>/slurm/<run>/``).
 
-`from_args` checks before anything starts that Slurm can take the jobs (sbatch on PATH, the
+`choose` takes the user's choice as typed `ExecutorOptions` (the CLI builds them from its
+flags) and checks before anything starts that Slurm can take the jobs (sbatch on PATH, the
 controller answers, `sbatch --test-only` accepts the options), so a wrong partition or
 account is sbatch's own message and exit code 2. Detaching and attaching are here too.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_compare.errors import UserError
+
+if TYPE_CHECKING:
+    from mlops_compare.criteria import Criteria
+    from mlops_compare.executors.slurm import SlurmOptions
+    from mlops_compare.store import Store
 
 NO_SBATCH = (
     "--executor slurm needs Slurm's sbatch on PATH: run on a login node, "
@@ -29,55 +35,43 @@ NO_SBATCH = (
 EXECUTORS = ("local", "slurm")
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """The executor flags of `mlops-compare run`."""
-    group = parser.add_argument_group("executor", "where runners run (Slurm: also [exam.hpc] in criteria.toml)")
-    group.add_argument("--executor", choices=EXECUTORS, default="local", help="local processes or Slurm batch jobs")
-    add_slurm_arguments(group)
-    group.add_argument("--detach", action="store_true", help="slurm: submit, print the job ids and exit")
-    group.add_argument(
-        "--attach",
-        nargs="?",
-        const="",
-        metavar="RUN",
-        help="follow a detached Slurm run again and store its results (default: the newest)",
-    )
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """Where runners run, as the user chose it (`mlops_compare.cli` builds it from its flags).
+
+    ``name`` is one of `EXECUTORS`; the rest matters for Slurm only: the sbatch options
+    (None: take ``[exam.hpc]``, then the defaults; ``sbatch_options`` add up with its
+    ``options``), the shared folder for job files (``workdir``, default the store) and
+    whether to submit and return (``detach``).
+    """
+
+    name: str = "local"
+    partition: str | None = None
+    account: str | None = None
+    time_limit: str | None = None
+    cpus: int | None = None
+    mem: str | None = None
+    sbatch_options: tuple[str, ...] = ()
+    queue_timeout: float | None = None
+    workdir: str | None = None
+    detach: bool = False
+
+    def __post_init__(self) -> None:
+        if self.name not in EXECUTORS:
+            raise UserError(f"executor {self.name!r}: one of {', '.join(EXECUTORS)}")
+        if self.cpus is not None and self.cpus < 1:
+            raise UserError("--cpus must be at least 1")
+        if self.queue_timeout is not None and self.queue_timeout <= 0:
+            raise UserError("--queue-timeout must be more than 0 seconds")
 
 
-def add_tui_arguments(parser: argparse.ArgumentParser) -> None:
-    """The executor flags of `mlops-compare tui` (runs started with r / R use it)."""
-    group = parser.add_argument_group("executor", "where the runs started in the UI run")
-    group.add_argument("--executor", choices=EXECUTORS, default="local", help="local processes or Slurm batch jobs")
-    add_slurm_arguments(group)
-    group.add_argument("--workdir", metavar="DIR", help="slurm: the shared folder for job files (default: the store)")
-
-
-def tui_executor(args, criteria) -> dict[str, Any] | None:
+def tui_executor(options: ExecutorOptions, criteria: Criteria) -> dict[str, Any] | None:
     """The TUI's executor as a `spec` (None: local), checked before any screen is drawn."""
     from mlops_compare.store import Store
 
-    if getattr(args, "executor", "local") != "slurm":
+    if options.name != "slurm":
         return None
-    return from_args(args, criteria, Store(), criteria.exam.timeout).spec()
-
-
-def add_slurm_arguments(group) -> None:
-    """The sbatch options (they override [exam.hpc]); shared by `run` and `tui`."""
-    group.add_argument("--partition", help="Slurm partition")
-    group.add_argument("--account", help="Slurm account")
-    group.add_argument("--time-limit", metavar="TIME", help="Slurm time limit (default: the runner timeout + 2 min)")
-    group.add_argument("--cpus", type=int, metavar="N", help="CPUs per job")
-    group.add_argument("--mem", metavar="SIZE", help="memory per job, e.g. 4G")
-    group.add_argument(
-        "--sbatch-option",
-        action="append",
-        default=[],
-        metavar="OPT",
-        help="one more sbatch option, e.g. --sbatch-option=--qos=short (repeatable)",
-    )
-    group.add_argument(
-        "--queue-timeout", type=float, metavar="S", help="seconds a job may wait in the queue (default: 3600)"
-    )
+    return choose(options, criteria, Store(), criteria.exam.timeout).spec()
 
 
 class LocalExecutor:
@@ -164,38 +158,40 @@ class SlurmExecutor:
             raise UserError(f"sbatch refused the job ({' '.join(argv[2:-2]) or 'no options'}): {message}")
 
 
-def slurm_options(args, criteria, env: Mapping[str, str] | None = None):
+def slurm_options(options: ExecutorOptions, criteria: Criteria, env: Mapping[str, str] | None = None) -> SlurmOptions:
+    """``[exam.hpc]`` overridden by the user's choices."""
     from mlops_compare.executors.slurm import SlurmOptions
 
-    flags: dict[str, Any] = {
-        "partition": args.partition,
-        "account": args.account,
-        "time_limit": args.time_limit,
-        "cpus": args.cpus,
-        "mem": args.mem,
-        "options": args.sbatch_option,
-        "queue_timeout": args.queue_timeout,
-    }
-    if args.cpus is not None and args.cpus < 1:
-        raise UserError("--cpus must be at least 1")
-    if args.queue_timeout is not None and args.queue_timeout <= 0:
-        raise UserError("--queue-timeout must be more than 0 seconds")
-    hpc = criteria.exam.table("hpc")
-    return SlurmOptions.from_settings(hpc, **flags, env=dict(env or {}))
+    return SlurmOptions.from_settings(
+        criteria.exam.table("hpc"),
+        partition=options.partition,
+        account=options.account,
+        time_limit=options.time_limit,
+        cpus=options.cpus,
+        mem=options.mem,
+        options=list(options.sbatch_options),
+        queue_timeout=options.queue_timeout,
+        env=dict(env or {}),
+    )
 
 
-def from_args(args, criteria, store, timeout: float | None, env: Mapping[str, str] | None = None):
-    """The executor `mlops-compare run` (or the TUI) asked for, checked; raises UserError."""
-    if getattr(args, "executor", "local") != "slurm":
-        for flag in ("detach",):
-            if getattr(args, flag, False):
-                raise UserError(f"--{flag} works with --executor slurm")
+def choose(
+    options: ExecutorOptions,
+    criteria: Criteria,
+    store: Store,
+    timeout: float | None,
+    env: Mapping[str, str] | None = None,
+) -> LocalExecutor | SlurmExecutor:
+    """The executor the user asked for, checked (Slurm takes the jobs); raises UserError."""
+    if options.name != "slurm":
+        if options.detach:
+            raise UserError("--detach works with --executor slurm")
         return LocalExecutor()
     from mlops_compare.executors import detached as slurm_runs
 
     run_id = slurm_runs.new_run_id()
     executor = SlurmExecutor(
-        slurm_options(args, criteria, env), slurm_runs.run_folder(store, getattr(args, "workdir", None), run_id), run_id
+        slurm_options(options, criteria, env), slurm_runs.run_folder(store, options.workdir, run_id), run_id
     )
     executor.check(timeout)
     return executor
