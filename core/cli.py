@@ -149,10 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print every event as JSON lines instead of progress")
     _add_run_executor(run)
 
-    report = sub.add_parser("report", help="write the decision report (markdown) from stored results")
+    report = sub.add_parser("report", help="write the decision report (markdown or one HTML file) from stored results")
     _add_criteria(report)
     _add_profile(report)
     report.add_argument("--store", metavar="DIR", default=".mlops-compare", help="results store (default: %(default)s)")
+    report.add_argument(
+        "--format", choices=("md", "html"), default="md", help="markdown, or one self-contained HTML file"
+    )
     report.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
     envs = sub.add_parser("envs", help="the tools' environments: list them, build them ahead (--prepare), remove them")
@@ -307,7 +310,13 @@ def cmd_report(args) -> int:
     argv += ["--profile", args.profile] if args.profile else []
     argv += [part for item in args.weight for part in ("--weight", item)]
     argv += ["--store", shareable_path(args.store)] if args.store != DEFAULT_DIR else []
+    argv += ["--format", args.format] if args.format != "md" else []
     argv += ["-o", shareable_path(args.output)] if args.output else []
+    if args.format == "html":
+        from mlops_compare.report_html import html_report
+
+        emit(html_report(criteria, profile, evidence, command=shlex.join(argv)), args.output)
+        return 0
     emit(decision_report(criteria, profile, evidence, command=shlex.join(argv)), args.output)
     return 0
 

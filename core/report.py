@@ -21,6 +21,7 @@ from mlops_compare.events import CHECKS
 from mlops_compare.evidence import Evidence, ToolEvidence, run_label, variants
 from mlops_compare.export import md_table, unscored_markdown
 from mlops_compare.report_blocks import Image, Section, Table, md_code, md_fence, md_inline, mermaid_label, shorten
+from mlops_compare.summary import Summary
 from mlops_compare.unscored import unscored
 
 SKLEARN_PREFIX = "sklearn:"
@@ -44,7 +45,7 @@ def shareable_path(path: str | Path, cwd: str | Path | None = None) -> str:
     return "…/" + "/".join(Path(full).parts[-2:])
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
@@ -81,17 +82,23 @@ def decision_report(
     else:
         out += _exam_section(model)
     out += ["## Versions", ""]
+    rows = versions_rows(criteria, evidence, model.summary)
+    out.append(md_table(["tool", "ratings written for", "version that ran", "ratings"], rows))
+    out += ["", "Libraries: " + ", ".join(f"{k} {v}" for k, v in library_versions().items()) + ".", ""]
+    out += ["## How to reproduce", "", *md_fence(run_command(criteria, evidence) + "\n" + command, "sh"), ""]
+    out += _appendix(model)
+    return "\n".join(out)
+
+
+def versions_rows(criteria: Criteria, evidence: Evidence, summary: Summary) -> list[list[str]]:
+    """Per tool: the version its ratings were written for, the version that ran, stale or ok."""
     rows = []
     for t in criteria.tools.values():
         found = evidence.tools.get(t.id)
         ran = (found.tool_version or (found.latest.tool_version if found.latest else "")) if found else ""
-        stale = any(c.stale for c in model.summary.cells[t.id].values())
+        stale = any(c.stale for c in summary.cells[t.id].values())
         rows.append([t.name, t.version or "-", ran or "-", "stale" if stale else "ok"])
-    out.append(md_table(["tool", "ratings written for", "version that ran", "ratings"], rows))
-    out += ["", "Libraries: " + ", ".join(f"{k} {v}" for k, v in _versions().items()) + ".", ""]
-    out += ["## How to reproduce", "", *md_fence(_run_command(criteria, evidence) + "\n" + command, "sh"), ""]
-    out += _appendix(model)
-    return "\n".join(out)
+    return rows
 
 
 def _acceptability(shares: list[float]) -> str:
@@ -251,7 +258,7 @@ def _appendix(model: report_model.Model) -> list[str]:
     return out
 
 
-def _run_command(criteria: Criteria, evidence: Evidence) -> str:
+def run_command(criteria: Criteria, evidence: Evidence) -> str:
     from mlops_compare.plan import resolve_data
 
     run = ["mlops-compare", "run"] + ([] if criteria.shipped else ["--criteria", shareable_path(criteria.path)])
@@ -281,7 +288,7 @@ def dataset_text(dataset: dict[str, Any]) -> str:
     return text
 
 
-def _check_cell(found: ToolEvidence, check_id: str) -> str:
+def check_cell(found: ToolEvidence, check_id: str) -> str:
     measured = found.checks.get(check_id)
     if measured is not None:
         return f"{measured.status.upper()} {measured.check.get('seconds') or 0:.1f}s, {measured.run}"
@@ -307,7 +314,7 @@ def _exam_section(model: report_model.Model) -> list[str]:
     if not grids:
         out += ["Grid: not reported.", ""]
 
-    rows = [[check.id] + [_check_cell(evidence.tools[t], check.id) for t in tools] for check in CHECKS]
+    rows = [[check.id] + [check_cell(evidence.tools[t], check.id) for t in tools] for check in CHECKS]
     rows.append(
         ["newest run"]
         + [
