@@ -145,3 +145,19 @@ def test_chromium_renders_it_and_nothing_leaves_the_file(page, tmp_path):
     # the page asked for nothing but itself: every scheme://host in the net log is the file or Chromium's own
     hosts = _hosts(net) - {"file://", "data://"}
     assert all(h.endswith(BROWSER_HOSTS) for h in hosts), hosts
+
+
+def test_the_command_writes_html_and_chromium_prints_it_to_pdf(tmp_path, monkeypatch):
+    from mlops_compare import cli
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "report.html"
+    assert cli.main(["report", "--store", str(tmp_path / "empty"), "--format", "html", "-o", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "--format html -o report.html" in html
+    if ui.find() is None:
+        assert not os.environ.get("CI"), "CI needs Chromium"
+        return
+    pdf = tmp_path / "report.pdf"  # the command the report and README document
+    done = _chromium(["--no-pdf-header-footer", f"--print-to-pdf={pdf}", out.as_uri()], tmp_path / "p", tmp_path / "n")
+    assert done.returncode == 0 and pdf.read_bytes().startswith(b"%PDF")
