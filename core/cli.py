@@ -17,6 +17,7 @@ from pathlib import Path
 from mlops_compare import __version__
 from mlops_compare.errors import EXIT_USER_ERROR, UserError
 from mlops_compare.executors import EXECUTORS, ExecutorOptions
+from mlops_compare.store import DEFAULT_DIR
 
 UI_GROUP = "mlops_compare.ui"
 
@@ -117,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--store",
         metavar="DIR",
-        default=".mlops-compare",
+        default=DEFAULT_DIR,
         help="results store for measured ratings (default: %(default)s)",
     )
     _add_output(score, ("md", "csv", "json"))
@@ -144,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="run only this check, plus setup and the checks it needs (repeatable; default all)",
     )
-    run.add_argument("--store", metavar="DIR", default=".mlops-compare", help="results store (default: %(default)s)")
+    run.add_argument("--store", metavar="DIR", default=DEFAULT_DIR, help="results store (default: %(default)s)")
     run.add_argument("--workdir", metavar="DIR", help="where runner workspaces go (default: the system temp dir)")
     run.add_argument("--json", action="store_true", help="print every event as JSON lines instead of progress")
     _add_run_executor(run)
@@ -152,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="write the decision report (markdown or one HTML file) from stored results")
     _add_criteria(report)
     _add_profile(report)
-    report.add_argument("--store", metavar="DIR", default=".mlops-compare", help="results store (default: %(default)s)")
+    report.add_argument("--store", metavar="DIR", default=DEFAULT_DIR, help="results store (default: %(default)s)")
     report.add_argument(
         "--format", choices=("md", "html"), default="md", help="markdown, or one self-contained HTML file"
     )
@@ -299,7 +300,6 @@ def cmd_report(args) -> int:
     from mlops_compare import criteria as criteria_mod
     from mlops_compare.evidence import Evidence
     from mlops_compare.report import decision_report, shareable_path
-    from mlops_compare.store import DEFAULT_DIR
 
     criteria = criteria_mod.load(args.criteria)
     profile = pick_profile(criteria, args.profile, args.weight)

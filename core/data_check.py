@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from mlops_compare.errors import UserError
+from mlops_compare.events import SKLEARN_PREFIX
 from mlops_compare.infra.csv_sniff import sniff_delimiter
 
-SKLEARN_PREFIX = "sklearn:"
 MIN_ROWS = 10  # the split keeps a quarter for testing: fewer rows leave a test set of one or two
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +95,13 @@ def selected(chosen: list[str] | tuple[str, ...] | None) -> set[str]:
 
 # baseline_match and the cross-tool agreement: metrics closer than this are equal.
 AGREEMENT_TOLERANCE = 1e-9
+# The exam's ``data`` names a scikit-learn data set with this prefix ("sklearn:diabetes"), else a CSV.
+SKLEARN_PREFIX = "sklearn:"
+# ``[exam.large_data] rows`` when the table gives none (the core fills it in; runners fall back
+# on it for exams built by hand).
+LARGE_DATA_ROWS = (10_000, 100_000, 1_000_000)
+# on_event(tool, event): how the core hands a runner's events on (local processes, Slurm jobs, the TUI).
+EventCallback = Callable[[str, dict[str, Any]], None]
 
 CHECK_STATUSES = ("pass", "partial", "fail", "skip")
 # passed: every check passed or was skipped; failed: a check failed; the rest say why the

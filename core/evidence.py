@@ -37,14 +37,14 @@ from typing import Any
 
 from mlops_compare import checks
 from mlops_compare.criteria import Criteria, Profile
-from mlops_compare.events import CHECK_IDS
+from mlops_compare.events import AGREEMENT_TOLERANCE, CHECK_IDS
 from mlops_compare.results import RunRecord
 
 STATUS_SCORE = {"pass": 1.0, "partial": 0.5, "fail": 0.0}
 CONTRADICTION = 2.0
 BASELINE = "plain"
-TOLERANCE = 1e-9  # the one agreement tolerance: metrics of every tool vs each other
-TOLERANCE_TEXT = "1e-9"
+TOLERANCE = AGREEMENT_TOLERANCE  # metrics of every tool vs each other (baseline_match uses it too)
+TOLERANCE_TEXT = f"{AGREEMENT_TOLERANCE:g}"
 WORKSPACE = "<workspace>"  # stands for a run's temporary folder in texts that are shared
 
 

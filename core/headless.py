@@ -31,7 +31,7 @@ from mlops_compare.events import CHECK_IDS, jsonable
 from mlops_compare.executors.local import RunnerProcess, RunRequest, run_many
 from mlops_compare.plan import Choices, plan
 from mlops_compare.results import RunRecord
-from mlops_compare.store import Store
+from mlops_compare.store import DEFAULT_DIR, Store
 
 MARK = {"pass": "PASS", "partial": "part", "fail": "FAIL", "skip": "skip"}
 STOP_SIGNALS = {
@@ -185,7 +185,7 @@ def _stopped(stops: _Stops, executor, records: list[RunRecord], store: Store, at
         tickets = [slurm_runs.ticket(p) for p in left]
         slurm_runs.save(store, executor.run_id, executor.options.to_dict(), tickets)
         attach = ["mlops-compare", "run", "--attach", executor.run_id]
-        attach += ["--store", args.store] if args.store != ".mlops-compare" else []
+        attach += ["--store", args.store] if args.store != DEFAULT_DIR else []
         jobs = ", ".join(f"{p.request.tool} {p.job_id}" for p in left)
         lines.append(f"{STOP_SIGNALS[signum]}: Slurm jobs keep running ({jobs}); collect them with: ")
         lines[-1] += " ".join(attach)
@@ -206,7 +206,7 @@ def _detach(executor, requests, store: Store, args) -> int:
 
     path, jobs = executors.detach(executor, requests, store)
     attach = ["mlops-compare", "run", "--attach", executor.run_id]
-    attach += ["--store", args.store] if args.store != ".mlops-compare" else []
+    attach += ["--store", args.store] if args.store != DEFAULT_DIR else []
     if args.json:
         jobs_out = {job.request.tool: job.job_id or {"error": job.record.reason} for job in jobs}
         print(json.dumps({"run": executor.run_id, "jobs": jobs_out, "attach": shlex.join(attach)}))

@@ -18,10 +18,8 @@ from typing import Any
 from mlops_compare import checks, registry
 from mlops_compare.criteria import Criteria
 from mlops_compare.errors import UserError
-from mlops_compare.events import CHECK_IDS
+from mlops_compare.events import CHECK_IDS, SKLEARN_PREFIX
 from mlops_compare.executors.local import RunRequest
-
-SKLEARN_PREFIX = "sklearn:"
 
 
 @dataclass(frozen=True)

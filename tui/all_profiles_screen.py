@@ -1,4 +1,5 @@
-"""Every profile side by side (``P``): each tool's score and rank per profile, and the Borda compromise.
+"""Every profile side by side (``P``): each tool's score and rank per profile, the Borda compromise,
+and the current profile's rank acceptability indices (SMAA) with confidence factors.
 
 The numbers are `summary.all_profiles` for the criteria with the session's unsaved weight
 edits applied (marked ``*``), and the same evidence the scoreboard uses, so the current
@@ -67,6 +68,43 @@ def ranking_table(session: Session, criteria: Criteria, ranking: dict[str, Any])
     return text
 
 
+def acceptability_table(criteria: Criteria, profile_id: str, evidence=None) -> Text:
+    """The current profile's rank acceptability indices (SMAA, `mlops_compare.smaa`): tools as rows,
+    the share of weight draws per rank, and each tool's confidence factor; then how to read it."""
+    from mlops_compare import smaa
+    from mlops_compare.evidence import measured_cells
+
+    profile = criteria.profiles[profile_id]
+    cells = measured_cells(criteria, profile, evidence)
+    ratings = {t: {c: cell.value for c, cell in per.items()} for t, per in cells.items()}
+    found = smaa.analyse(profile.weights, ratings)
+    tools = sorted(found.tools, key=lambda t: [-share for share in found.acceptability[t]])
+    names = {t: clean(criteria.tools[t].name, 12) for t in tools}
+    first = max(len("Tool"), *(len(n) for n in names.values()))
+    ranks = [f"rank {k}" for k in range(1, len(tools) + 1)]
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"Rank acceptability under {clean(profile_id, 40)}", style="bold")
+    text.append(f" (SMAA, {found.samples:,} weight draws)\n")
+    text.append("Tool".ljust(first), style="bold underline")
+    for label in [*ranks, "confidence"]:
+        text.append(GAP)
+        text.append(label.rjust(6), style="bold underline")
+    for tool in tools:
+        text.append("\n" + names[tool].ljust(first))
+        for share in found.acceptability[tool]:
+            text.append(GAP)
+            text.append(f"{share:.0%}".rjust(6), style="bold" if share >= 0.5 else "")
+        confidence = found.confidence[tool]
+        text.append(GAP + ("-" if confidence is None else f"{confidence:.0%}").rjust(10))
+    text.append(
+        "\nShare of weight vectors near the profile in which a tool takes each rank (rank 1 = P(first));"
+        " confidence: share of rating draws (each ±0.5) in which it still wins at its own central weights."
+        " Lahdelma and Salminen (2001), SMAA-2.",
+        style="italic",
+    )
+    return text
+
+
 def agreement_line(criteria: Criteria, ranking: dict[str, Any]) -> Text:
     """Where the profiles agree on first place, and where they do not."""
     firsts = {
@@ -94,6 +132,7 @@ class ProfilesScreen(ModalScreen[None]):
             yield TextLine(Text("Every profile side by side (Esc closes)", style="bold"))
             yield TextLine(Text("Scoring every profile…", style="italic"), id="profiles-table")
             yield TextLine(id="profiles-notes")
+            yield TextLine(id="profiles-smaa")
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
@@ -103,7 +142,9 @@ class ProfilesScreen(ModalScreen[None]):
     def _rank(self, criteria: Criteria, evidence) -> None:
         from mlops_compare.summary import all_profiles
 
-        self.post_message(ProfilesRanked(all_profiles(criteria, evidence)))
+        ranking = all_profiles(criteria, evidence)
+        ranking["acceptability"] = acceptability_table(criteria, self.session.profile_id, evidence)
+        self.post_message(ProfilesRanked(ranking))
 
     def on_profiles_ranked(self, message: ProfilesRanked) -> None:
         self.ranking = message.ranking
@@ -116,6 +157,8 @@ class ProfilesScreen(ModalScreen[None]):
         if self.session.dirty():
             notes.append("\n* unsaved weight changes are applied (s saves them).", style="italic")
         self.query_one("#profiles-notes", TextLine).show(notes)
+        if "acceptability" in message.ranking:
+            self.query_one("#profiles-smaa", TextLine).show(Text("\n").append_text(message.ranking["acceptability"]))
 
     def action_close(self) -> None:
         self.dismiss(None)

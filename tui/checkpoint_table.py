@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from mlops_compare.criteria import Criteria
 from mlops_compare.summary import Summary
-from mlops_compare.tui.checkpoints import flip_text, rating_text, weight_text
+from mlops_compare.tui.checkpoints import FLIP_WIDTH, flip_text, rating_text, weight_text
 from mlops_compare.tui.messages import WeightChanged
 from mlops_compare.tui.sanitize import clean
 from mlops_compare.tui.session import Session
@@ -27,7 +27,6 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-FLIP_WIDTH = 12
 WEIGHT_WIDTH = 4
 GAP = 2
 

@@ -31,10 +31,10 @@ from typing import Any, Protocol
 from mlops_compare import events
 from mlops_compare.criteria import Criteria
 from mlops_compare.errors import UserError
+from mlops_compare.events import EventCallback
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
 
-EventCallback = Callable[[str, dict[str, Any]], None]
 DEFAULT_JOBS = 2  # as `mlops-compare run`: two tools at a time keeps the timings honest on a laptop
 NOT_STARTED = "cancelled before it started"  # the reason `mlops-compare run` stores, too
 

@@ -12,9 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from mlops_compare import large_data
+from mlops_compare.events import LARGE_DATA_ROWS
 from mlops_compare.exam_settings import Report, known_keys
-
-DEFAULT_ROWS = (10_000, 100_000, 1_000_000)
 
 
 def parse_settings(table: dict[str, Any], problem: Report) -> dict[str, Any]:
@@ -27,10 +26,10 @@ def parse_settings(table: dict[str, Any], problem: Report) -> dict[str, Any]:
         "slow_factor": (int, float),
     }
     out = known_keys(table, known, where, problem)
-    rows = out.get("rows", list(DEFAULT_ROWS))
+    rows = out.get("rows", list(LARGE_DATA_ROWS))
     if not rows or any(isinstance(r, bool) or not isinstance(r, int) or r < 100 for r in rows):
         problem("exam.large_data.rows must be a list of whole numbers >= 100", *where, "rows")
-        rows = list(DEFAULT_ROWS)
+        rows = list(LARGE_DATA_ROWS)
     out["rows"] = sorted(set(rows))
     out.setdefault("data", "")
     out.setdefault("cache", "")

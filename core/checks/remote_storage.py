@@ -12,9 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 from mlops_compare.exam_settings import Report, known_keys
+from mlops_compare.infra import s3_endpoint
 
 # endpoint_url "": the exam starts its own local S3 server for the run.
-S3_DEFAULTS = {"endpoint_url": "", "bucket": "mlops-compare", "prefix": "exam", "region": "us-east-1"}
+S3_DEFAULTS = {
+    "endpoint_url": "",
+    "bucket": s3_endpoint.DEFAULT_BUCKET,
+    "prefix": s3_endpoint.DEFAULT_PREFIX,
+    "region": s3_endpoint.DEFAULT_REGION,
+}
 
 
 def parse_settings(table: dict[str, Any], problem: Report) -> dict[str, Any]:

@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from mlops_compare import events, registry
+from mlops_compare.events import EventCallback
 from mlops_compare.infra import proctree
 from mlops_compare.infra.redaction import Redactor
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
 
-EventCallback = Callable[[str, dict[str, Any]], None]
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
 MAX_LINE = 1 << 20  # longer lines are cut (the rest is dropped, with a marker)
 _LIVE_GROUPS: set[int] = set()

@@ -65,7 +65,6 @@ from mlops_compare.runners.context import EXAMPLE_DIR, CommandError, Context
 from mlops_compare.runners.measures import dir_size
 
 STEPS = ("register", "train", "read")
-DEFAULT_ROWS = (10_000, 100_000, 1_000_000)  # as core/exam_settings.py, for exams built by hand
 STEP_TIMEOUT = 3600.0  # seconds per step; the launcher's timeout is the outer bound
 # A size is too slow when the tool takes more than slow_factor x the plain time *and* more
 # than this: at small sizes a tool's fixed start-up (importing it, three times) is many
@@ -288,7 +287,7 @@ def run_check(ctx: Context, tool: ScaleSteps | None) -> Outcome:
             return Outcome("fail", f"the large data file has no target column {ctx.exam['target']!r}")
     else:
         source = exam_source(ctx.workspace / common.DATA_FILE, ctx.dataset["normalised_sha256"], ctx.exam["data"])
-    wanted = sizes(source, list(settings.get("rows") or DEFAULT_ROWS))
+    wanted = sizes(source, list(settings.get("rows") or events.LARGE_DATA_ROWS))
     per_row = bytes_per_row(source, seed)
     limit = (
         float(settings["memory_limit_gb"]) * 1e9 if settings.get("memory_limit_gb") else psutil.virtual_memory().total
