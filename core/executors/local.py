@@ -50,6 +50,9 @@ class RunRequest:
     workdir: Path | None = None  # parent folder of the temporary workspace
     env: dict[str, str] | None = None  # extra environment for the runner (e.g. site-specific settings)
     module: str | None = None  # the runner module to start; default: the registry's entry for `tool`
+    # The tool environment to run in (`mlops_compare.envs`): {"root": folder, "spec": Spec.to_dict(),
+    # "error": message when it could not be made}; `python` becomes its interpreter. None: `python` as given.
+    environment: dict[str, Any] | None = None
 
 
 def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
@@ -79,8 +82,13 @@ def kill_all() -> None:
 atexit.register(kill_all)
 
 
-def runner_env(workspace: Path) -> dict[str, str]:
-    """The environment of a runner: everything it may write to lives in *workspace*."""
+def runner_env(workspace: Path, python: str | None = None) -> dict[str, str]:
+    """The environment of a runner: everything it may write to lives in *workspace*.
+
+    With *python* the interpreter of a virtual environment (a tool environment), that
+    environment's bin folder comes first on PATH, so the tool's commands (`dvc`, `jupyter`)
+    are the environment's.
+    """
     home = workspace / "home"
     tmp = workspace / "tmp"
     for folder in (home, tmp):
@@ -112,6 +120,10 @@ def runner_env(workspace: Path) -> dict[str, str]:
         MLFLOW_DISABLE_TELEMETRY="true",
         NO_COLOR="1",
     )
+    if python is not None and (Path(python).parent.parent / "pyvenv.cfg").is_file():
+        folder = Path(python).parent
+        env["PATH"] = os.pathsep.join([str(folder), env.get("PATH", os.defpath)])
+        env["VIRTUAL_ENV"] = str(folder.parent)
     return env
 
 
@@ -168,6 +180,8 @@ class RunnerProcess:
                 self._finish("error", f"no runner called {request.tool!r} (installed: {names})")
                 return self._save()
             module = runner.module
+        if request.environment is not None and not await self.environment():
+            return self._save()
         if request.workdir is not None:
             Path(request.workdir).mkdir(parents=True, exist_ok=True)
         workspace = Path(tempfile.mkdtemp(prefix=f"mlops-compare-{request.tool}-", dir=request.workdir))
@@ -177,7 +191,7 @@ class RunnerProcess:
             self._proc = await asyncio.create_subprocess_exec(
                 *argv,
                 cwd=workspace,
-                env={**runner_env(workspace), **(request.env or {}), TOKEN_VAR: self.token},
+                env={**runner_env(workspace, request.python), **(request.env or {}), TOKEN_VAR: self.token},
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
@@ -213,6 +227,44 @@ class RunnerProcess:
             _LIVE_TOKENS.discard(self.token)
         self._conclude()
         return self.record
+
+    async def environment(self) -> bool:
+        """Find or build the request's tool environment, showing progress; False (record finished) when it failed.
+
+        On success `request.python` (and the record's) is the environment's interpreter and the
+        record holds the exact versions installed in it.
+        """
+        from mlops_compare import envs
+
+        request = self.request
+        assert request.environment is not None
+        if request.environment.get("error"):  # found out before any runner started (`run`)
+            self._finish("error", request.environment["error"])
+            return False
+        spec = envs.Spec.from_dict(request.environment["spec"])
+        where = envs.Envs(request.environment["root"])
+        env = where.find(spec)
+        if env is None:
+            loop = asyncio.get_running_loop()
+            label = f"building environment ({len(spec.requirements)} requirements, uv)"
+            self._emit(events.make("progress", k=0, n=1, label=label))
+
+            def line(text: str) -> None:
+                event = events.make("log", line=text, stream="env")
+                loop.call_soon_threadsafe(self._emit, event)
+
+            try:
+                env = await asyncio.to_thread(where.ensure, spec, line)
+            except envs.EnvError as exc:
+                self._finish("error", envs.failure_reason(request.tool, spec, exc))
+                return False
+            except OSError as exc:
+                self._finish("error", f"tool environment under {where.root}: {exc}")
+                return False
+        request.python = env.python
+        self.record.python = env.python
+        self._emit({"v": events.SCHEMA_VERSION, "type": "environment", **env.record()})
+        return True
 
     async def _stop(self) -> None:
         assert self._proc is not None and self.pgid is not None
