@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -26,6 +26,7 @@ WEIGHT_MAX = 10.0  # the range the TUI keys and the flip analysis explore
 # ratio of weights, yet small enough that weighted sums of 0-5 ratings stay exact in floats.
 WEIGHT_LIMIT = 1e6
 DEFAULT_WEIGHT = 1.0
+RUN_KEYS = {"python", "requires", "runner", "name", "version"}  # a [tool.NAME] table may hold only these
 RATING_MODES = ("expert", "measured", "measured-when-available")
 _ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -52,6 +53,12 @@ class Tool:
     version: str
     python: str
     ratings: MappingProxyType  # checkpoint id -> Rating
+    # The runner this candidate runs (another tool's, for a version variant like "mlflow-2");
+    # "" means the runner of the same name.
+    runner: str = ""
+    # [tool.NAME] requires: the tool environment's requirements instead of the runner's own
+    # (None: the runner's `exam_requirements + requirements`).
+    requires: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,9 +81,16 @@ class Criteria:
     tools: MappingProxyType  # id -> Tool
     exam: Exam
     default_profile: str
+    # [tool.NAME] tables without ratings, only how to run a runner (python, requires, runner)
+    unrated: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    envs: str = ""  # [exam] envs: where tool environments live (relative to the criteria file); "" = the cache
 
     def checkpoint(self, checkpoint_id: str) -> Checkpoint:
         return next(c for c in self.checkpoints if c.id == checkpoint_id)
+
+    def run_settings(self, tool: str) -> Tool | None:
+        """How to run *tool*: its [tool.NAME] table, rated or not (None: no table)."""
+        return self.tools.get(tool) or self.unrated.get(tool)
 
     def ratings(self) -> dict[str, dict[str, float]]:
         """Expert ratings as {tool: {checkpoint: value}}."""
@@ -248,9 +262,18 @@ def parse(data: dict[str, Any], path: Path, lines: _Lines | None = None) -> Crit
 
     # --- tools --------------------------------------------------------------------
     tools: dict[str, Tool] = {}
+    shared_ratings: dict[str, str] = {}  # tool -> the tool whose ratings it shares
+    unrated_tables: list[str] = []  # tables that only say how to run a runner: kept out of `tools`
     for tid, raw in _named_tables(data, "tool", "no tools: add [tool.NAME.ratings] tables", problem):
         where = ("tool", tid)
+        if "ratings" not in raw and raw and set(raw) <= RUN_KEYS:
+            # only how to run it (e.g. [tool.plain] requires = [...]): a runner without ratings
+            unrated_tables.append(tid)
+            raw = {**raw, "ratings": {}}
         raw_ratings = raw.get("ratings", {})
+        if isinstance(raw_ratings, str):  # ratings = "mlflow": share that tool's expert ratings
+            shared_ratings[tid] = raw_ratings
+            raw_ratings = {cid: {"rating": 0} for cid in known}  # filled in below
         if not isinstance(raw_ratings, dict):
             problem(f"tool {tid!r}: ratings must be a table", *where, "ratings")
             raw_ratings = {}
@@ -273,7 +296,7 @@ def parse(data: dict[str, Any], path: Path, lines: _Lines | None = None) -> Crit
                 problem(f"tool {tid!r}: rating of {cid!r} is {value:g}, outside 0-5", *at)
                 continue
             ratings[cid] = Rating(value, str(entry.get("why", "")), str(entry.get("source", "")))
-        for cid in known:
+        for cid in known if tid not in unrated_tables else ():
             if cid not in ratings and cid not in raw_ratings:
                 problem(
                     f'tool {tid!r}: no rating for checkpoint {cid!r}; add {cid} = {{ rating = 0-5, why = "..." }}',
@@ -281,9 +304,54 @@ def parse(data: dict[str, Any], path: Path, lines: _Lines | None = None) -> Crit
                     "ratings",
                 )
         version = raw.get("version", "")
+        runner = raw.get("runner", "")
+        if not isinstance(runner, str) or (runner and not _ID.match(runner)):
+            problem(f'tool {tid!r}: runner must be the name of a runner, e.g. runner = "mlflow"', *where, "runner")
+            runner = ""
+        requires = raw.get("requires")
+        if requires is not None:
+            if not isinstance(requires, list) or not all(isinstance(r, str) and r.strip() for r in requires):
+                problem(
+                    f'tool {tid!r}: requires must be a list of requirements, e.g. requires = ["mlflow>=2.19,<3"]',
+                    *where,
+                    "requires",
+                )
+                requires = None
+            elif raw.get("python"):
+                problem(
+                    f"tool {tid!r}: give either python (an environment you manage) or requires (one mlops-compare "
+                    "builds), not both",
+                    *where,
+                    "requires",
+                )
+            else:
+                requires = tuple(r.strip() for r in requires)
         tools[tid] = Tool(
-            tid, str(raw.get("name", tid)), str(version), str(raw.get("python", "")), MappingProxyType(ratings)
+            tid,
+            str(raw.get("name", tid)),
+            str(version),
+            str(raw.get("python", "")),
+            MappingProxyType(ratings),
+            runner if runner != tid else "",
+            requires,
         )
+    for tid, other in shared_ratings.items():
+        source = tools.get(other)
+        if source is None or other in shared_ratings:
+            choices = ", ".join(t for t in tools if t not in shared_ratings)
+            problem(
+                f"tool {tid!r}: ratings = {other!r} names no tool with a ratings table (tools: {choices})",
+                "tool",
+                tid,
+                "ratings",
+            )
+            continue
+        tools[tid] = replace(tools[tid], ratings=source.ratings)
+    unrated = {tid: tools.pop(tid) for tid in unrated_tables if tid in tools}
+    envs = data.get("exam", {}).get("envs", "") if isinstance(data.get("exam"), dict) else ""
+    if not isinstance(envs, str):
+        problem(f"exam.envs is {envs!r}; give the folder for tool environments as a string", "exam", "envs")
+        envs = ""
 
     # --- exam ---------------------------------------------------------------------
     exam = parse_exam(data.get("exam", {}), problem)
@@ -302,6 +370,8 @@ def parse(data: dict[str, Any], path: Path, lines: _Lines | None = None) -> Crit
         tools=MappingProxyType(tools),
         exam=exam,
         default_profile=default_profile,
+        envs=envs,
+        unrated=MappingProxyType(unrated),
     )
 
 

@@ -13,6 +13,10 @@ schema version ``v`` and a ``type``:
               ``evidence`` (str), ``numbers`` (dict of str -> number or str).
 ``result``    ``status`` (one of RESULT_STATUSES), ``reason`` (str), ``tool``,
               ``tool_version``, ``dataset`` (dict), ``grid`` (dict): the final event.
+``environment`` ``key`` (str), ``versions`` (dict of distribution -> version), ``path``,
+              ``requirements``, ``built``, ``seconds``: the tool environment the runner runs
+              in (`mlops_compare.envs`); written by the core before the runner starts, never
+              by a runner.
 
 The parent side never trusts a runner: `decode` turns anything that is not a valid event
 into a ``log`` event carrying the raw text, so a misbehaving runner cannot break the UI.
@@ -117,6 +121,7 @@ _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "metric": {"alpha": _NUMBER, "l1_ratio": _NUMBER, "rmse": _NUMBER, "mae": _NUMBER, "r2": _NUMBER},
     "check": {"id": (str,), "status": (str,), "seconds": _NUMBER, "evidence": (str,), "numbers": (dict,)},
     "result": {"status": (str,), "reason": (str,), "tool": (str,), "tool_version": (str,)},
+    "environment": {"key": (str,), "versions": (dict,)},
 }
 
 

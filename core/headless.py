@@ -85,6 +85,7 @@ def run(args, options: executors.ExecutorOptions) -> int:
         attached, requests, executor = executors.attach(store, args.attach)
     else:
         requests = requests_from(args, criteria)
+        _environments(requests)
         executor = executors.choose(options, criteria, store, max((r.timeout or 0 for r in requests), default=None))
         if options.detach:
             return _detach(executor, requests, store, args)
@@ -199,6 +200,13 @@ def _stopped(stops: _Stops, executor, records: list[RunRecord], store: Store, at
     with contextlib.suppress(OSError):  # the terminal may be gone
         print("\n".join(lines), file=sys.stderr, flush=True)
     return 128 + signum
+
+
+def _environments(requests: list[RunRequest]) -> None:
+    """Every tool environment found or built before any runner starts, with a progress line on stderr."""
+    from mlops_compare import envs
+
+    envs.prepare_requests(requests, lambda line: print(line, file=sys.stderr, flush=True))
 
 
 def _detach(executor, requests, store: Store, args) -> int:

@@ -82,7 +82,7 @@ def check_choices(choices: Choices) -> None:
 
 def plan(criteria: Criteria, choices: Choices = Choices()) -> list[RunRequest]:
     """The runner requests for *choices*, in the registry's order; raises UserError on bad choices."""
-    known = registry.available()
+    known = candidates(criteria)
     unknown = [t for t in choices.tools if t not in known]
     if unknown:
         raise UserError(f"--tool {', '.join(unknown)}: no such runner (installed: {', '.join(known)})")
@@ -94,7 +94,7 @@ def plan(criteria: Criteria, choices: Choices = Choices()) -> list[RunRequest]:
     check_data(exam, choices.data or f"{criteria.path}: exam.data {criteria.exam.data!r}")
     requests = []
     for tool in choices.tools or tuple(known):
-        spec = criteria.tools.get(tool)
+        spec = criteria.run_settings(tool)
         requests.append(
             RunRequest(
                 tool,
@@ -103,6 +103,44 @@ def plan(criteria: Criteria, choices: Choices = Choices()) -> list[RunRequest]:
                 timeout=choices.timeout or criteria.exam.timeout,
                 workdir=choices.workdir,
                 module=known[tool].module,
+                environment=tool_environment(criteria, tool, known[tool]),
             )
         )
     return requests
+
+
+def candidates(criteria: Criteria) -> dict[str, registry.RunnerInfo]:
+    """Every runnable candidate: the registered runners, then criteria's variants (``[tool.X] runner = "..."``)."""
+    known = registry.available()
+    out = dict(known)
+    for tid, tool in [*criteria.tools.items(), *criteria.unrated.items()]:
+        if tool.runner and tid not in known:
+            if tool.runner not in known:
+                raise UserError(
+                    f"{criteria.path}: [tool.{tid}] runner = {tool.runner!r}: no such runner (installed: {', '.join(known)})"
+                )
+            out[tid] = known[tool.runner]
+    return out
+
+
+def tool_environment(criteria: Criteria, tool: str, runner: registry.RunnerInfo) -> dict[str, Any] | None:
+    """The tool environment a runner runs in (see `RunRequest.environment`), or None.
+
+    None when ``[tool.NAME] python`` names an interpreter the user manages, or when
+    ``MLOPS_COMPARE_ENVS=none`` (run every tool with mlops-compare's own interpreter, as before
+    tool environments: for a development install holding every tool).
+    """
+    from mlops_compare import envs
+
+    spec = criteria.run_settings(tool)
+    if (spec is not None and spec.python) or envs.disabled():
+        return None
+    root = envs.root_for(criteria.envs or None, criteria.path.parent.resolve())
+    try:
+        requirements = (
+            spec.requires if spec is not None and spec.requires is not None else registry.requirements(runner)
+        )
+        recipe = envs.spec_for(requirements, runner.dist or "mlops-compare")
+    except (registry.RunnerLoadError, envs.EnvError) as exc:
+        return {"root": str(root), "error": str(exc)}
+    return {"root": str(root), "spec": recipe.to_dict()}

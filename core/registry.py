@@ -2,7 +2,10 @@
 
 Listing runners reads entry-point metadata only; nothing is imported, so listing is fast
 and a runner whose tool is missing (or whose module is broken) is still listed. Each
-runner is started as ``python -m <module>`` by `mlops_compare.executors.local`.
+runner is started as ``python -m <module>`` by `mlops_compare.executors.local`, with the
+interpreter of its tool environment (`mlops_compare.envs`): `requirements` loads the runner
+class through its entry point (the plugin interface; runner modules import no tool at
+module level) to read what that environment holds.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ class RunnerInfo:
     name: str
     module: str  # e.g. "mlops_compare.runners.mlflow"
     attr: str  # the Runner subclass in that module
+    dist: str = ""  # the distribution that registered it (its code goes into the tool environment)
 
 
 def available() -> dict[str, RunnerInfo]:
@@ -27,6 +31,22 @@ def available() -> dict[str, RunnerInfo]:
     found = {}
     for ep in entry_points(group=GROUP):
         module, _, attr = ep.value.partition(":")
-        found[ep.name] = RunnerInfo(ep.name, module.strip(), attr.strip())
+        dist = ep.dist.metadata["Name"] if ep.dist is not None else ""
+        found[ep.name] = RunnerInfo(ep.name, module.strip(), attr.strip(), dist)
     order = {name: i for i, name in enumerate(PREFERRED)}
     return dict(sorted(found.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
+
+
+class RunnerLoadError(Exception):
+    """A runner class that cannot be loaded (its module is broken), with why."""
+
+
+def requirements(info: RunnerInfo) -> tuple[str, ...]:
+    """What the runner's tool environment holds: ``exam_requirements + requirements`` of its class."""
+    for ep in entry_points(group=GROUP, name=info.name):
+        try:
+            cls = ep.load()
+        except Exception as exc:  # a plugin's module may fail in any way
+            raise RunnerLoadError(f"runner {info.name!r} ({ep.value}) cannot be loaded: {exc}") from None
+        return tuple(getattr(cls, "exam_requirements", ())) + tuple(getattr(cls, "requirements", ()))
+    raise RunnerLoadError(f"no runner called {info.name!r}")

@@ -35,6 +35,8 @@ class RunRecord:
     log: list[str] = field(default_factory=list)
     # where it ran, when not as a local process: {"name": "slurm", "job_id": ..., "state": ..., ...}
     executor: dict[str, Any] = field(default_factory=dict)
+    # the tool environment it ran in (`mlops_compare.envs`): key, path, requirements, exact versions
+    environment: dict[str, Any] = field(default_factory=dict)
     schema: int = RECORD_SCHEMA
     _t0: float = field(default=0.0, repr=False, compare=False)
 
@@ -63,6 +65,8 @@ class RunRecord:
         elif kind == "check":
             self.status = "running"
             self.checks[event["id"]] = {k: event.get(k) for k in ("status", "seconds", "evidence", "numbers")}
+        elif kind == "environment":
+            self.environment = {k: v for k, v in event.items() if k not in ("v", "type")}
         elif kind == "result":
             self.status = event.get("status", "error")
             self.reason = event.get("reason", "")

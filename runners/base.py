@@ -49,6 +49,25 @@ from mlops_compare.runners.context import EXAMPLE_DIR, Context
 from mlops_compare.runners.measures import diff_lines, dir_size
 
 TOLERANCE = events.AGREEMENT_TOLERANCE
+# Every tool environment holds these: the exam's script and data (numpy, pandas, scikit-learn),
+# process measures (psutil), large_data's CSV writer (pyarrow), the languages check's
+# notebooks and YAML (nbclient, ipykernel, pyyaml), the remote_storage check's local S3
+# endpoint and probe (moto[server], boto3), the licence reader (packaging) and pip (the hpc
+# check installs a tool's Slurm plugin into the workspace with it).
+EXAM_REQUIREMENTS = (
+    "numpy>=1.26",
+    "pandas>=2.1",
+    "scikit-learn>=1.4",
+    "psutil>=5.9",
+    "pyarrow>=15",
+    "pyyaml>=6",
+    "nbclient>=0.10",
+    "ipykernel>=6.0",
+    "moto[server]>=5.0",
+    "boto3>=1.34",
+    "packaging",
+    "pip",
+)
 
 
 @dataclass
@@ -77,6 +96,11 @@ class Runner(abc.ABC):
         telemetry: usage reporting the tool does by default (for cost: on or off in this run).
         config_files: workspace-relative config files of the tool (for cost: keys, tokens, hosted URLs).
         env_prefixes: the tool's environment variable families (for cost: tokens, keys, passwords).
+        requirements: PEP 508 requirements of the tool and what its checks need beyond
+            `exam_requirements`; the runner runs in a virtual environment built from both
+            (`mlops_compare.envs`; ``[tool.NAME] requires`` in criteria.toml replaces both).
+        exam_requirements: what the exam itself needs in every tool environment (the plain
+            script, the shared checks, the local S3 endpoint, notebooks, pip for plugins).
     """
 
     name: ClassVar[str] = ""
@@ -90,6 +114,8 @@ class Runner(abc.ABC):
     telemetry: ClassVar[tuple[costs.Telemetry, ...]] = ()
     config_files: ClassVar[tuple[str, ...]] = ()
     env_prefixes: ClassVar[tuple[str, ...]] = ()
+    requirements: ClassVar[tuple[str, ...]] = ()
+    exam_requirements: ClassVar[tuple[str, ...]] = EXAM_REQUIREMENTS
 
     def __init__(self) -> None:
         self.retrieved: dict[str, dict[str, float]] = {}

@@ -49,6 +49,7 @@ class Run:
     env: dict[str, str] | None = None
     store: str | None = None  # the results store's folder; None: the record is not saved
     executor: dict[str, Any] | None = None  # `executors` spec (Slurm); None: a local process
+    environment: dict[str, Any] | None = None  # the tool environment (`RunRequest.environment`)
 
     @classmethod
     def of(cls, request: RunRequest, store: Path | str | None, executor: dict[str, Any] | None = None) -> Run:
@@ -63,11 +64,14 @@ class Run:
             request.env,
             str(store) if store is not None else None,
             executor,
+            request.environment,
         )
 
     def request(self) -> RunRequest:
         workdir = Path(self.workdir) if self.workdir is not None else None
-        return RunRequest(self.tool, self.exam, self.python, self.timeout, workdir, self.env, self.module)
+        return RunRequest(
+            self.tool, self.exam, self.python, self.timeout, workdir, self.env, self.module, self.environment
+        )
 
 
 @dataclass(frozen=True)

@@ -242,6 +242,10 @@ class SlurmJob(launcher.RunnerProcess):
             if self._detached:  # the terminal went away before this job was submitted: never submit it
                 self._finish("cancelled", "not submitted: mlops-compare was detached (SIGHUP) before its turn")
                 return self._save()
+            # the tool environment is found or built here, on the login node (a shared envs folder
+            # makes it the compute node's too); the job runs with its interpreter
+            if self.request.environment is not None and not await self.environment():
+                return self._save()
             if not await self._submit():
                 return self._save()
         else:

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     job = json.loads(Path(args[0]).read_text())
     workspace = Path(job["workspace"])
-    env = {**launcher.runner_env(workspace), **job.get("env", {}), launcher.TOKEN_VAR: job["token"]}
+    env = {**launcher.runner_env(workspace, sys.executable), **job.get("env", {}), launcher.TOKEN_VAR: job["token"]}
     proc = subprocess.Popen(runner_argv(job), cwd=workspace, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
     stopped_at: list[float] = []
 

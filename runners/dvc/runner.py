@@ -52,6 +52,7 @@ class DvcRunner(
     name = "dvc"
     requires = ("dvc",)
     install = "pip install dvc"
+    requirements = ("dvc>=3.50", "dvc-s3>=3.0")  # dvc-s3: the remote_storage check's S3 remote
     example = "dvc"
     process_setup = "subprocess"
     commands = (

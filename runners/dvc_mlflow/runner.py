@@ -46,6 +46,7 @@ class DvcMlflowRunner(DvcRunner):
     name = "dvc-mlflow"
     requires = ("dvc", "mlflow")
     install = "pip install dvc mlflow"
+    requirements = ("dvc>=3.50", "dvc-s3>=3.0", "mlflow>=3.0")
     distribution = "dvc"  # the DVC side's licence; `tool_version` reports both tools
     example = "dvc_mlflow"
     process_setup = "subprocess"  # DVC's queue runs each point as `python train.py`

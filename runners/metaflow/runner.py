@@ -39,6 +39,7 @@ class MetaflowRunner(
     name = "metaflow"
     requires = ("metaflow",)
     install = "pip install metaflow"
+    requirements = ("metaflow>=2.12", "asyncssh")  # asyncssh: metaflow-slurm's SSH client (hpc check)
     example = "metaflow"
     process_setup = "subprocess"
     commands = (

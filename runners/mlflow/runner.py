@@ -40,6 +40,7 @@ class MlflowRunner(
     name = "mlflow"
     requires = ("mlflow",)
     install = "pip install mlflow"
+    requirements = ("mlflow>=3.0",)
     example = "mlflow"
     process_setup = "in-process"
     commands = (

@@ -1,0 +1,214 @@
+"""Tool environments (`mlops_compare.envs`) with the real uv and real installs, kept tiny.
+
+Each test uses a small requirement set (`six`, from uv's cache after the first time), so a
+build takes seconds; the runner code (mlops-compare itself) goes in without dependencies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from mlops_compare import envs
+from mlops_compare.cli import main
+
+TINY = ("six",)
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def spec() -> envs.Spec:
+    return envs.spec_for(TINY)
+
+
+def test_build_then_reuse_in_a_moment(tmp_path, spec):
+    where = envs.Envs(tmp_path / "envs")
+    lines: list[str] = []
+    env = where.ensure(spec, lines.append)
+    assert env.built and env.path == tmp_path / "envs" / spec.key
+    assert any("installing 1 requirement" in line for line in lines)
+    versions = env.versions()
+    assert "six" in versions and "mlops-compare" in versions, versions
+    # the runner code is importable with the environment's interpreter, its tools are not the comparer's
+    out = subprocess.run(
+        [env.python, "-c", "import six, mlops_compare.events, sys; print(sys.prefix)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == str(env.path)
+    meta = json.loads((env.path / envs.MARK).read_text())
+    assert meta["requirements"] == ["six"] and meta["key"] == spec.key
+    assert (env.path / envs.FREEZE).read_text().count("six==") == 1
+
+    began = time.perf_counter()
+    again = where.ensure(spec)
+    assert not again.built and again.path == env.path
+    assert time.perf_counter() - began < 1.0
+    assert [e.key for e in where.all()] == [spec.key]
+
+
+def test_key_follows_requirements_python_and_runner_code(spec):
+    same = envs.spec_for(["six "])
+    assert same.key == spec.key  # whitespace and order do not matter
+    assert envs.spec_for(["six", "packaging"]).key != spec.key
+    other_python = envs.Spec(spec.requirements, spec.sources, spec.python, "cpython-3.99.0")
+    assert other_python.key != spec.key
+    moved = envs.Source("mlops-compare", "0.1.0", ("-e", "/elsewhere"), "editable:/elsewhere:0.1.0")
+    assert envs.Spec(spec.requirements, (moved,), spec.python, spec.python_version).key != spec.key
+    assert envs.Spec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+def test_two_builds_of_one_key_wait_for_each_other(tmp_path, spec):
+    where = envs.Envs(tmp_path / "envs")
+    results: list[envs.Env] = []
+    waits: list[str] = []
+
+    def build() -> None:
+        results.append(where.ensure(spec, lambda line: waits.append(line) if "waiting" in line else None))
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert len(results) == 2
+    assert sorted(env.built for env in results) == [False, True]  # one built it, the other reused it
+    assert waits, "the second run should have said it waits for the first"
+    assert len(where.all()) == 1 and not where.leftovers()
+
+
+def test_an_interrupted_build_never_looks_complete(tmp_path, spec, monkeypatch):
+    where = envs.Envs(tmp_path / "envs")
+    real = envs._uv
+
+    def interrupted(argv, say):
+        if "freeze" in argv:  # everything installed, the mark not yet written
+            raise KeyboardInterrupt
+        return real(argv, say)
+
+    monkeypatch.setattr(envs, "_uv", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        where.ensure(spec)
+    assert where.find(spec) is None and not where.leftovers() and not (where.root / spec.key).exists()
+
+    # a build killed outright (SIGKILL, power cut) leaves a .build-* folder: never found, cleared by the next build
+    half = where.root / f"{envs.BUILD_PREFIX}{spec.key}-99999"
+    (half / "bin").mkdir(parents=True)
+    (half / "bin" / "python").symlink_to(sys.executable)
+    assert where.find(spec) is None and where.leftovers() == [half]
+    monkeypatch.setattr(envs, "_uv", real)
+    env = where.ensure(spec)
+    assert env.built and not half.exists()
+
+
+def test_a_complete_env_is_reused_from_a_read_only_folder(tmp_path, spec, monkeypatch):
+    where = envs.Envs(tmp_path / "envs")
+    where.ensure(spec)
+    before = sorted((p.relative_to(where.root), p.stat().st_mtime_ns) for p in where.root.rglob("*"))
+    for path in [where.root, *where.root.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode & ~0o222)
+    # root ignores permissions: make every write fail as it would for another user
+    monkeypatch.setattr(Path, "touch", lambda self, *a, **k: (_ for _ in ()).throw(PermissionError(13, "read-only")))
+    try:
+        env = envs.Envs(where.root).ensure(spec)
+        assert not env.built
+        after = sorted((p.relative_to(where.root), p.stat().st_mtime_ns) for p in where.root.rglob("*"))
+        assert after == before  # no lock file, no stamp, nothing written
+    finally:
+        for path in [where.root, *where.root.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o200)
+
+
+def test_unsatisfiable_requirements_give_the_resolvers_message(tmp_path):
+    bad = envs.spec_for(["mlops-compare-no-such-distribution-xyz==1.0"])
+    where = envs.Envs(tmp_path / "envs")
+    with pytest.raises(envs.EnvError) as caught:
+        where.ensure(bad)
+    assert caught.value.kind == "resolve"
+    assert "mlops-compare-no-such-distribution-xyz" in caught.value.message
+    assert "not found in the package registry" in caught.value.message
+    assert where.find(bad) is None and not where.leftovers()
+
+
+def _criteria(tmp_path: Path, tool_table: str = "") -> Path:
+    shipped = (REPO / "criteria.toml").read_text()
+    path = tmp_path / "criteria.toml"
+    path.write_text(shipped + "\n" + tool_table)
+    return path
+
+
+def test_run_with_an_unwritable_envs_folder_exits_2_with_the_path(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(envs.ENV_VAR, str(blocker / "envs"))
+    code = main(["run", "--tool", "plain", "--check", "grid", "--store", str(tmp_path / "store")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert str(blocker / "envs") in err and "cannot build tool environments there" in err
+
+
+def test_run_without_network_and_without_env_exits_2_naming_prepare(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(envs.ENV_VAR, str(tmp_path / "envs"))
+    monkeypatch.setenv("UV_DEFAULT_INDEX", "http://127.0.0.1:9/simple")  # nothing listens there
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    criteria = _criteria(tmp_path, '[tool.plain]\nrequires = ["six"]\n')  # a set no environment holds yet
+    code = main(["run", "--criteria", str(criteria), "--tool", "plain", "--store", str(tmp_path / "store")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "no environment yet for six" in err and "mlops-compare envs --prepare" in err
+    assert not (tmp_path / "store").exists() or not list((tmp_path / "store").rglob("*plain*.json"))
+
+
+def test_run_records_the_resolvers_message_and_the_others_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(envs.ENV_VAR, str(tmp_path / "envs"))
+    criteria = _criteria(tmp_path, '[tool.plain]\nrequires = ["mlops-compare-no-such-distribution-xyz==1.0"]\n')
+    store = tmp_path / "store"
+    code = main(["run", "--criteria", str(criteria), "--tool", "plain", "--check", "setup", "--store", str(store)])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "not found in the package registry" in err
+    (record_file,) = (store / "runs").glob("*plain*.json")
+    record = json.loads(record_file.read_text())
+    assert record["status"] == "error" and "mlops-compare-no-such-distribution-xyz" in record["reason"]
+
+
+def test_envs_command_lists_prepares_and_removes(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(envs.ENV_VAR, str(tmp_path / "envs"))
+    criteria = _criteria(tmp_path, '[tool.plain]\nrequires = ["six"]\n')
+    argv = ["envs", "--criteria", str(criteria), "--tool", "plain"]
+    assert main(argv) == 0
+    assert "not built yet: plain" in capsys.readouterr().out
+    assert main([*argv, "--prepare"]) == 0
+    out = capsys.readouterr().out
+    assert "plain: " in out and "built in" in out
+    assert main(argv) == 0
+    listed = capsys.readouterr().out
+    assert "last used" in listed and "plain" in listed
+    key = envs.spec_for(["six"]).key
+    assert main(["envs", "--criteria", str(criteria), "--remove", key]) == 0
+    assert f"removed {key}" in capsys.readouterr().out
+    assert not (tmp_path / "envs" / key).exists()
+
+
+def test_runner_runs_with_the_envs_interpreter_and_the_record_has_its_versions(tmp_path, monkeypatch, capsys):
+    """plain in its own environment (the exam set only; it is the slow test of this file)."""
+    monkeypatch.setenv(envs.ENV_VAR, os.environ.get("MLOPS_COMPARE_TEST_ENVS", str(envs.default_root())))
+    store = tmp_path / "store"
+    code = main(["run", "--tool", "plain", "--check", "grid", "--store", str(store)])
+    capsys.readouterr()
+    assert code == 0
+    (record_file,) = (store / "runs").glob("*plain*.json")
+    record = json.loads(record_file.read_text())
+    assert record["python"].startswith(str(envs.root_for())) and record["python"].endswith("/bin/python")
+    environment = record["environment"]
+    assert environment["versions"]["scikit-learn"] and environment["versions"]["pandas"]
+    assert "mlflow" not in environment["versions"]  # plain's environment holds no tool
