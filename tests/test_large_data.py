@@ -223,5 +223,5 @@ async def test_the_charts_view_adds_the_scale_chart_once_a_run_measured_it():
         view.show({"dvc": measured})
         for _ in range(3):
             await pilot.pause()
-        assert len(view.query(".scale-chart")) == 1
-        assert "none breaks" in str(view.query_one(".scale-chart").render())
+        assert len(view.query(".scale-chart")) == 2  # seconds and peak memory, each its own chart
+        assert "none breaks" in str(view.query_one(".scale-chart.-seconds").render())

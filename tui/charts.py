@@ -1,9 +1,13 @@
-"""Charts where a picture says more than a table: each tool's metric over the grid, and overhead.
+"""Charts where a picture says more than a table: each tool's metric over the grid, overhead,
+and the large-data curves (seconds and peak memory against rows, `large_data_chart`).
 
-Series are told apart by marker and legend as well as colour. Values that are not finite
-numbers (a NaN R2 on a constant target) are left out of the plot rather than breaking it;
-the runner pane lists them as ``nan``.
-The plots (and plotext) are created the first time the charts are shown, not at start.
+Laid out by width: one chart per row below `TWO_COLUMNS` columns, two side by side from
+there, so each chart is at least ~38 columns wide; the rows share the view's height when each
+gets `MIN_HEIGHT` lines, else each row is the view's height and the view scrolls. Series are
+told apart by marker and legend as well as colour, and every axis names its unit. Values
+that are not finite numbers (a NaN R2 on a constant target) are left out of the plot rather
+than breaking it; the runner pane lists them as ``nan``. The plots (and plotext) are created
+the first time the charts are shown, not at start.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from mlops_compare.tui.sanitize import clean
 from textual.containers import Container
 
 METRIC_NAMES = ("rmse", "mae", "r2")
+METRIC_UNITS = {"rmse": "rmse (target's unit)", "mae": "mae (target's unit)", "r2": "r2 (no unit, 1 = perfect)"}
 MARKERS = ("●", "x", "+", "o", "*", "#")
+TWO_COLUMNS = 120  # columns from which two charts sit side by side (each then >= 60 wide)
+MIN_HEIGHT = 14  # lines per chart at least: below that a log axis has no room for its ticks
 
 
 def _number(value) -> float | None:
@@ -24,12 +31,41 @@ def _number(value) -> float | None:
     return float(value)
 
 
+def layout_for(width: int, height: int, charts: int) -> tuple[int, int]:
+    """(columns, lines per chart row) for a view of *width* x *height* holding *charts* charts."""
+    columns = 2 if width >= TWO_COLUMNS else 1
+    rows = max(1, math.ceil(charts / columns))
+    if height // rows >= MIN_HEIGHT:
+        return columns, height // rows  # every row fits
+    return columns, max(MIN_HEIGHT, height)  # one row per screen, the view scrolls
+
+
 class ChartsView(Container):
+    DEFAULT_CSS = """
+    ChartsView {
+        layout: grid;
+        grid-size: 1;
+        grid-rows: 14;
+        grid-gutter: 0 1;
+        overflow-y: auto;
+    }
+    """
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.metric = "rmse"
         self.records: dict[str, RunRecord] = {}
         self._plots_mounted = False
+
+    def on_resize(self) -> None:
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        from textual_plotext import PlotextPlot
+
+        columns, lines = layout_for(self.size.width, self.size.height, len(self.query(PlotextPlot)))
+        self.styles.grid_size_columns = columns
+        self.styles.grid_rows = str(lines)
 
     def _plots(self) -> bool:
         """Mount the two plots once; True when they are ready to draw on."""
@@ -38,6 +74,7 @@ class ChartsView(Container):
 
             self._plots_mounted = True
             self.mount(PlotextPlot(classes="metric-chart"), PlotextPlot(classes="overhead-chart"))
+            self._lay_out()
             self.call_after_refresh(self.show, self.records)
             return False
         return bool(self.query(".overhead-chart"))
@@ -55,19 +92,27 @@ class ChartsView(Container):
             self._scale_chart()
 
     def _scale_chart(self) -> None:
-        """The large-data curves (`tui/large_data_chart.py`), mounted once a run has measured them."""
+        """The large-data curves (`tui/large_data_chart.py`): seconds and peak memory, two charts mounted
+        once a run has measured them."""
         from mlops_compare.tui import large_data_chart as scale_chart
 
         if not self.query(".scale-chart"):
             if not scale_chart.series(self.records).empty:
                 from textual_plotext import PlotextPlot
 
-                self.mount(PlotextPlot(classes="scale-chart"))
+                self.mount(
+                    PlotextPlot(classes="scale-chart -seconds"),
+                    PlotextPlot(classes="scale-chart -memory"),
+                )
+                self._lay_out()
                 self.call_after_refresh(self.show, self.records)
             return
-        widget = self.query_one(".scale-chart")
-        scale_chart.draw(widget.plt, self.records)
-        widget.refresh()
+        for widget, draw in (
+            (self.query_one(".scale-chart.-seconds"), scale_chart.draw_seconds),
+            (self.query_one(".scale-chart.-memory"), scale_chart.draw_memory),
+        ):
+            draw(widget.plt, self.records)
+            widget.refresh()
 
     def _metric_chart(self) -> None:
         widget = self.query_one(".metric-chart")
@@ -89,7 +134,8 @@ class ChartsView(Container):
         if grid:
             plt.xticks(list(range(1, len(grid) + 1)), [f"{a:g}/{r:g}" for a, r in grid])
             plt.xlabel("grid point (alpha/l1_ratio)")
-            plt.title(f"{self.metric} per grid point (m: next metric)")
+            plt.ylabel(METRIC_UNITS[self.metric])
+            plt.title(f"{self.metric} per grid point, one line per tool (m: next metric)")
         else:
             plt.title("no metrics yet: r runs every runner")
         widget.refresh()
@@ -107,7 +153,8 @@ class ChartsView(Container):
                 ratios.append(ratio)
         if names:
             plt.bar([f"{n} x{r:.1f}" for n, r in zip(names, ratios, strict=True)], ratios, width=0.4)
-            plt.title("overhead: grid time through the tool / plain, same process setup (x)")
+            plt.ylabel("x plain (tool s / plain s)")
+            plt.title("overhead: grid time through the tool / plain, same process setup")
         else:
             plt.title("overhead: no finished runs yet")
         widget.refresh()

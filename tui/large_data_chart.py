@@ -6,7 +6,8 @@ memory. The thresholds that make a tool "break" are drawn as lines: ``slow_facto
 plain time (the plain runner's own figures, else the baseline every runner measured) and
 the memory limit. Axes are log10 of the values with readable tick labels (10k, 1M; 1 s,
 100 s, 17 min; 100 MB, 1 GB), so equal steps are equal factors and a slope is a growth exponent.
-`series` is the data, `draw` puts it on a plotext figure (textual-plotext's ``widget.plt``).
+`series` is the data; `draw_seconds` and `draw_memory` each put one chart on a plotext figure
+(textual-plotext's ``widget.plt``), `draw` both side by side.
 """
 
 from __future__ import annotations
@@ -106,30 +107,56 @@ def _panel(plt, lines: dict[str, list[tuple[int, float]]], threshold, threshold_
         plt.plot(xs, ys, label=threshold_label, marker="-")
     plt.xticks(*_log_ticks(xs_all, _rows_label))
     plt.yticks(*_log_ticks(ys_all, label))
-    plt.xlabel("rows (log)")
+    plt.xlabel("rows (log scale)")
     plt.title(title)
 
 
+def draw_seconds(plt, records: dict[str, RunRecord]) -> ScaleSeries:
+    """Seconds (register + train + read back) against rows, log-log, one line per tool that measured
+    them and the slow threshold; on *plt* (cleared first). Returns what was drawn."""
+    data = series(records)
+    plt.clear_figure()
+    if data.empty:
+        plt.title("large data: not measured yet (criteria.toml [exam.large_data], then r)")
+    else:
+        _seconds(plt, data)
+    return data
+
+
+def draw_memory(plt, records: dict[str, RunRecord]) -> ScaleSeries:
+    """Peak memory of the largest process against rows, log-log, one line per tool and the memory limit."""
+    data = series(records)
+    plt.clear_figure()
+    if data.empty:
+        plt.title("large data memory: not measured yet")
+    else:
+        _memory(plt, data)
+    return data
+
+
+def _seconds(plt, data: ScaleSeries) -> None:
+    broke = ", ".join(f"{clean(t, 20)} breaks at {_rows_label(r)}" for t, r in data.breaks.items()) or "none breaks"
+    title = f"large data: seconds (register+train+read) per rows; {broke}"
+    _panel(plt, data.seconds, data.slow_line, f"{data.slow_factor:g}x plain", title, _seconds_label)
+    plt.ylabel("seconds (log)")
+
+
+def _memory(plt, data: ScaleSeries) -> None:
+    rows = sorted({r for points in data.seconds.values() for r, _ in points})
+    limit = [(r, data.memory_limit) for r in (rows[0], rows[-1])] if data.memory_limit else []
+    _panel(plt, data.memory, limit, "memory limit", "large data: peak memory (largest process) per rows", _bytes_label)
+    plt.ylabel("bytes (log)")
+
+
 def draw(plt, records: dict[str, RunRecord]) -> ScaleSeries:
-    """Draw the two log-log panels on *plt* (cleared first); returns what was drawn."""
+    """Both panels side by side on one figure (what a wide report or a test draws); returns the data."""
     data = series(records)
     plt.clear_figure()
     if data.empty:
         plt.title("large data: not measured yet (criteria.toml [exam.large_data], then r)")
         return data
-    rows = sorted({r for points in data.seconds.values() for r, _ in points})
     plt.subplots(1, 2)
-    broke = ", ".join(f"{clean(t, 20)} breaks at {_rows_label(r)}" for t, r in data.breaks.items()) or "none breaks"
-    title = f"seconds (register+train+read): {broke}"
-    _panel(plt.subplot(1, 1), data.seconds, data.slow_line, f"{data.slow_factor:g}x plain", title, _seconds_label)
-    limit = [(r, data.memory_limit) for r in (rows[0], rows[-1])] if data.memory_limit else []
-    _panel(
-        plt.subplot(1, 2),
-        data.memory,
-        limit,
-        "memory limit",
-        "peak memory (largest process)",
-        _bytes_label,
-    )
+    _seconds(plt.subplot(1, 1), data)
+    _memory(plt.subplot(1, 2), data)
     plt.main()  # back to the whole figure: what is built (and sized) is both panels
     return data
