@@ -63,6 +63,59 @@ def without_tool(text: str, tool: str) -> str:
     return re.sub(rf"(?m)^\[tool\.{re.escape(tool)}(?:\.ratings)?\]\n(?:[^\[\n].*\n|\n)*", "", text)
 
 
+# Parallel runs (`pytest -n auto`, README): `--dist loadgroup` (pyproject addopts) sends every test of
+# one xdist group to one worker, so each expensive fixture is built once per pytest run: the exam
+# (`exam_run`), the throwaway Slurm (`slurm_cluster`) and a module's own module-scoped fixture.
+# Work goes out longest first, so the workers finish together: the known long groups (in the
+# order --durations measured them), then other groups, then tests marked slow, then the rest.
+SESSION_GROUPS = ("exam_run", "slurm_cluster")  # a session fixture of ours -> one group for all its tests
+LONGEST_FIRST = (
+    "exam_run",  # every runner once, for real (~5 min under load)
+    "slurm_cluster",  # test_hpc's four runners on Slurm, test_slurm, test_signals
+    "tests/test_slurm_executor.py",  # its own cluster (scheduler settings of its own): runners as jobs
+    "tests/test_runner_dvc_mlflow.py",
+    "tests/test_storage.py",
+    "tests/test_large_data.py",
+    "tests/test_plugin.py",
+    "tests/test_packaging.py",
+    "tests/test_s3_endpoint.py",
+)
+
+
+def xdist_group_of(item: pytest.Item) -> str | None:
+    """The group an item must share a worker with, or None when it can run anywhere."""
+    names = item.fixturenames
+    for name in SESSION_GROUPS:
+        if name in names:
+            return name
+    defs = getattr(item, "_fixtureinfo", None)
+    for name in names:
+        fixturedefs = defs.name2fixturedefs.get(name) if defs else None
+        if fixturedefs and fixturedefs[-1].scope == "module":
+            return item.nodeid.split("::")[0]  # the module's own fixture: its tests together
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker hook reads the marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    order = {}
+    for item in items:
+        group = xdist_group_of(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+        if group in LONGEST_FIRST:
+            order[item.nodeid] = (0, LONGEST_FIRST.index(group))
+        else:
+            order[item.nodeid] = (1 if group else 2 if item.get_closest_marker("slow") else 3, 0)
+    if config.getoption("dist", "no") == "loadgroup":
+        items.sort(key=lambda it: order[it.nodeid])  # stable: a group's tests keep their order
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("dist", "no") == "loadgroup":
+        config.option.loadscopereorder = False  # xdist would order groups by test count instead
+
+
 @pytest.fixture
 def small_exam() -> dict:
     return {**SMALL_EXAM, "grid": {k: list(v) for k, v in SMALL_EXAM["grid"].items()}}
