@@ -78,6 +78,11 @@ CHECKS: tuple[Check, ...] = (
     # bytes, or failing at the smallest size (runners/checks/large_data.py).
     Check("large_data", "time, memory and disk as the data grows", enabled_by="large_data"),
     Check("hpc", "the grid as Slurm jobs", enabled_by="hpc"),
+    # concurrency: the grid repeated to [exam.concurrency] tasks, started at once (a Slurm job
+    # array with [exam.hpc], else local processes released together), each writing to the
+    # tool's store on the shared path without a server; pass = nothing lost or corrupt the
+    # tool's default way, partial = only with the workaround (runners/checks/concurrency.py).
+    Check("concurrency", "many tasks write to the tool's store at once", enabled_by="concurrency"),
 )
 CHECK_IDS = tuple(check.id for check in CHECKS)
 CHECKS_BY_ID = {check.id: check for check in CHECKS}

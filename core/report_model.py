@@ -24,7 +24,7 @@ from mlops_compare.criteria import WEIGHT_MAX, Criteria, Profile
 from mlops_compare.events import CHECKS, CHECKS_BY_ID
 from mlops_compare.evidence import Cell, Evidence, check_score, run_label, without_workspace
 from mlops_compare.report_blocks import Section, anchor, shorten
-from mlops_compare.report_sections import PHRASES, sections
+from mlops_compare.report_sections import phrase, sections
 from mlops_compare.summary import Summary, summarize
 
 PHRASE_MAX = 60
@@ -145,18 +145,6 @@ def _contradictions(summary: Summary) -> list[Contradiction]:
     return out
 
 
-def _phrase_of(check_id: str, check: Any) -> str | None:
-    """The check's figures in a few words (its ``phrase`` hook), None when it has none."""
-    try:
-        from mlops_compare.checks import hook
-
-        make = hook(check_id, "phrase") or PHRASES.get(check_id)
-    except ImportError:
-        make = PHRASES.get(check_id)
-    text = make(check) if make is not None else None
-    return str(text) if text else None
-
-
 def _checkpoint_checks(evidence: Evidence, tool: str, check_ids: tuple[str, ...] | list[str]) -> list[Any]:
     found = evidence.tools.get(tool)
     return [found.checks[cid] for cid in check_ids if found is not None and cid in found.checks]
@@ -177,26 +165,26 @@ def _matrix_and_bullets(
                 if check_score(m.check_id, m.check) is not None
             ]
             if cell.measured is not None and ran:
-                phrase = ", ".join(f"{m.check_id} {_phrase_of(m.check_id, m.check) or m.status}" for m in ran)
+                short = ", ".join(f"{m.check_id} {phrase(m.check_id, m.check) or m.status}" for m in ran)
                 head = f"{names[tool]} {cell.value:g} ({cell.source}; expert {cell.expert:g}"
                 head += f"; measured {cell.measured:g}" if cell.used != "measured" else ""
                 head += ")" + (" ⚠ " + ", ".join(cell.flags) if cell.flags else "") + ": "
                 body = "; ".join(
                     f"{m.check_id} {m.status} ({check_score(m.check_id, m.check):.2f})"
-                    + (f", {figures}," if (figures := _phrase_of(m.check_id, m.check)) else "")
+                    + (f", {figures}," if (figures := phrase(m.check_id, m.check)) else "")
                     + f" on {m.run}: {m.evidence}"
                     for m in ran
                 )
                 links = [(m.check_id, anchor("ev", m.check_id, tool)) for m in ran]
             else:
-                phrase = cell.why
+                short = cell.why
                 head = f"{names[tool]} {cell.value:g} ({cell.source})" + (
                     " ⚠ " + ", ".join(cell.flags) if cell.flags else ""
                 )
                 head += ": "
                 body = cell.why
                 links = []
-            matrix[c.id][tool] = MatrixCell(cell, shorten(phrase, PHRASE_MAX))
+            matrix[c.id][tool] = MatrixCell(cell, shorten(short, PHRASE_MAX))
             bullets[c.id].append(Bullet(tool, shorten(head + body, BULLET_MAX), links))
     return matrix, bullets
 

@@ -207,6 +207,10 @@ class Runner(abc.ABC):
         """Run the grid as Slurm jobs through the tool's own route, then a wrapper (runners/checks/hpc.py)."""
 
     @abc.abstractmethod
+    def concurrency(self, ctx: Context) -> Outcome:
+        """The grid repeated to many tasks started at once, all writing to the tool's store (`runners/checks/concurrency.py`)."""
+
+    @abc.abstractmethod
     def remote_storage(self, ctx: Context) -> Outcome:
         """Round trips through a shared folder and an S3 endpoint with the tool's own mechanism (`runners/checks/remote_storage.py`)."""
 

@@ -30,7 +30,7 @@ def test_a_string_that_is_not_a_number_is_still_no_metric():
 def test_check_ids_come_from_the_table_in_order():
     assert events.CHECK_IDS == tuple(c.id for c in events.CHECKS)
     assert events.CHECK_IDS[:2] == ("setup", "grid")
-    assert {c.id for c in events.CHECKS if c.enabled_by} == {"remote_storage", "large_data", "hpc"}
+    assert {c.id for c in events.CHECKS if c.enabled_by} == {"remote_storage", "large_data", "hpc", "concurrency"}
     for check in events.CHECKS:
         assert all(need in events.CHECK_IDS for need in check.needs)
 

@@ -97,3 +97,51 @@ def test_plain_install_in_fresh_venv_runs_from_any_directory(wheel, tmp_path):
     assert "site-packages/mlops_compare/criteria.toml: ok (15 checkpoints, 3 profiles, 4 tools)" in out.stdout
     out = subprocess.run([str(exe), "--version"], cwd=elsewhere, capture_output=True, text=True)
     assert out.stdout.strip() == "mlops-compare 0.1.0"
+
+
+# Distributions that belong in the tools' environments (core/envs.py), never in the comparer's.
+TOOL_DISTRIBUTIONS = {
+    "mlflow",
+    "mlflow-skinny",
+    "dvc",
+    "dvc-s3",
+    "metaflow",
+    "moto",
+    "boto3",
+    "botocore",
+    "aiobotocore",
+    "jupyter-core",
+    "nbclient",
+    "ipykernel",
+    "pandas",
+    "scikit-learn",
+    "pyarrow",
+}
+
+
+@pytest.mark.slow
+def test_wheel_installs_light_with_the_interpreters_bundled_pip(wheel, tmp_path):
+    """`python -m venv` + the pip that ensurepip bundles, dependencies resolved from the index: no tool comes along."""
+    import json
+    import time
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # ensurepip: the bundled pip
+    python = str(venv / "bin" / "python")
+    began = time.perf_counter()
+    done = subprocess.run(
+        [python, "-m", "pip", "install", "-q", str(wheel)], capture_output=True, text=True, timeout=900
+    )
+    seconds = time.perf_counter() - began
+    assert done.returncode == 0, done.stderr[-2000:]
+    listed = subprocess.run([python, "-m", "pip", "list", "--format", "json"], capture_output=True, text=True)
+    names = {item["name"].lower().replace("_", "-") for item in json.loads(listed.stdout)}
+    assert not names & TOOL_DISTRIBUTIONS, f"tool distributions in the comparer's install: {names & TOOL_DISTRIBUTIONS}"
+    assert {"mlops-compare", "textual", "uv"} <= names
+    print(f"\ncomparer install: {seconds:.1f} s, {len(names)} distributions (pip, setuptools included)")
+    uv_found = subprocess.run(
+        [python, "-c", "import uv; print(uv.find_uv_bin())"], capture_output=True, text=True, check=True
+    )
+    assert uv_found.stdout.strip().startswith(str(venv))  # the binary shipped in the uv wheel
+    out = subprocess.run([str(venv / "bin" / "mlops-compare"), "check"], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

@@ -21,3 +21,36 @@ def score(check: Mapping[str, Any]) -> float | None:
     first, saved = float(first_seconds), float(numbers.get("seconds_saved", 0))
     share = clip(saved / first) if first > 0 else 0.0
     return (float(numbers.get("found", 0)) + float(numbers.get("traceback", 0)) + share) / 3
+
+
+# --- the report (`mlops_compare.report_sections` asks every check for these hooks) ----------
+
+
+def phrase(check: Mapping[str, Any]) -> str | None:
+    """The matrix cell's figures: found through the tool, resumed."""
+    n = check.get("numbers") or {}
+    if "found" not in n:
+        return None
+    return ("found" if n.get("found") else "not found") + (", resumed" if n.get("resume_seconds", -1) >= 0 else "")
+
+
+def report_section(evidence: Any) -> Any:
+    """What a failing grid point left behind and what a resume saved, per tool."""
+    from mlops_compare.report_blocks import Section, Table
+    from mlops_compare.report_sections import numbers
+
+    rows = []
+    for tool, found in evidence.tools.items():
+        if "failure" not in found.checks:
+            continue
+        fail = numbers(found, "failure")
+        resume = (
+            f"{fail.get('redone_points', '?')} redone, {fail.get('seconds_saved', 0):g} s saved"
+            if fail.get("resume_seconds", -1) >= 0
+            else "no resume"
+        )
+        found_it, traceback = ("yes" if fail.get(k) else "no" for k in ("found", "traceback"))
+        rows.append([tool, found.checks["failure"].status, found_it, traceback, resume])
+    if not rows:
+        return None
+    return Section("Failure", [Table(["tool", "failure", "found", "traceback kept", "resume"], rows)])

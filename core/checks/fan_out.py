@@ -17,3 +17,33 @@ def score(check: Mapping[str, Any]) -> float | None:
     if check.get("status") != "pass" or not isinstance(speedup, int | float):
         return None
     return 0.5 + 0.5 * clip(float(speedup) - 1)
+
+
+# --- the report (`mlops_compare.report_sections` asks every check for these hooks) ----------
+
+
+def phrase(check: Mapping[str, Any]) -> str | None:
+    """The matrix cell's figures: the speed-up at 2 workers."""
+    speedup = (check.get("numbers") or {}).get("speedup")
+    return f"x{speedup:.2f} at 2 workers" if isinstance(speedup, int | float) else None
+
+
+def report_section(evidence: Any) -> Any:
+    """The grid through the tool's own parallelism: speed-up from 1 to 2 workers."""
+    from mlops_compare.report_blocks import Section, Table
+    from mlops_compare.report_sections import numbers
+
+    rows, speedups = [], {}
+    for tool, found in evidence.tools.items():
+        if "fan_out" not in found.checks:
+            continue
+        fan = numbers(found, "fan_out")
+        speed = "-"
+        if isinstance(fan.get("speedup"), int | float):
+            speed = f"x{fan['speedup']:g} ({fan.get('seconds_1', 0):g} s / {fan.get('seconds_2', 0):g} s)"
+            speedups[tool] = float(fan["speedup"])
+        rows.append([tool, found.checks["fan_out"].status, speed])
+    if not rows:
+        return None
+    table = Table(["tool", "fan_out", "speed-up (1 / 2 workers)"], rows)
+    return Section("Fan-out", [table], data={"speedup": speedups})

@@ -30,3 +30,37 @@ def parse_settings(table: dict[str, Any], problem: Report) -> dict[str, Any]:
         problem("exam.hpc.options must be a list of sbatch options as text, e.g. ['--qos=short']", *where, "options")
         out["options"] = []
     return out
+
+
+# --- the report's section (`mlops_compare.report_sections` asks every check for it) ---------
+
+
+def report_section(evidence: Any) -> Any:
+    """What each tool needed to run the grid on Slurm: the route that worked, jobs, glue, what did not work."""
+    from mlops_compare.report_blocks import CELL_MAX, Section, Table, shorten
+    from mlops_compare.report_sections import numbers
+
+    rows = []
+    for tool, found in evidence.tools.items():
+        n = numbers(found, "hpc")
+        if not n:
+            continue
+        routes = range(1, int(n.get("routes", 0)) + 1)
+        failed = [f"{n.get(f'route{i}', '?')}: {n[f'route{i}_error']}" for i in routes if f"route{i}_error" in n]
+        rows.append(
+            [
+                tool,
+                found.checks["hpc"].status,
+                n.get("route") or "-",
+                "yes" if n.get("native") else "no (a wrapper)",
+                f"{n.get('completed', 0)}/{n.get('jobs', 0)}",
+                f"{n.get('queue_seconds_max', 0):g} / {n.get('run_seconds_max', 0):g}",
+                n.get("glue_lines", "-"),
+                shorten("; ".join(failed) or "-", CELL_MAX),
+            ]
+        )
+    if not rows:
+        return None
+    header = ["tool", "hpc", "route that worked", "tool submits", "jobs done", "max queue / run s", "glue lines"]
+    table = Table([*header, "what did not work"], rows)
+    return Section("On Slurm", [table, "What each route had to install and configure is in the appendix (hpc)."])

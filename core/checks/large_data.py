@@ -46,3 +46,24 @@ def resolve_paths(table: dict[str, Any], resolve: Callable[[str], str]) -> None:
     if not table.get("cache"):
         # runners get HOME and XDG folders inside their workspace: they need this absolute path
         table["cache"] = str(large_data.default_cache())
+
+
+# --- the report (`mlops_compare.report_sections` asks every check for these hooks) ----------
+
+
+def phrase(check: Any) -> str | None:
+    """The matrix cell's figures: where the tool breaks, if it does."""
+    n = check.get("numbers") or {}
+    return f"breaks at {n['breaks_at']:,} rows" if n.get("breaks_at") else None
+
+
+def report_section(evidence: Any) -> Any:
+    """Seconds, memory and bytes per size, the growth exponents and where a tool breaks (`large_data.section`)."""
+    from mlops_compare.report_sections import numbers
+
+    measured = {
+        t: (f.checks["large_data"].status, numbers(f, "large_data"))
+        for t, f in evidence.tools.items()
+        if "large_data" in f.checks
+    }
+    return large_data.section(measured)

@@ -17,3 +17,12 @@ def score(check: Mapping[str, Any]) -> float | None:
     if check.get("status") == "fail" or not isinstance(share, int | float):
         return None
     return clip(float(share))
+
+
+# --- the report (`mlops_compare.report_sections` asks every check for these hooks) ----------
+
+
+def phrase(check: Mapping[str, Any]) -> str | None:
+    """The matrix cell's figures: the share of OSI-approved licences."""
+    share = (check.get("numbers") or {}).get("osi_share")
+    return f"{share:.0%} OSI" if isinstance(share, int | float) else None

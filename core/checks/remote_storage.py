@@ -52,3 +52,53 @@ def parse_settings(table: dict[str, Any], problem: Report) -> dict[str, Any]:
 def resolve_paths(table: dict[str, Any], resolve: Callable[[str], str]) -> None:
     if table.get("shared_path"):
         table["shared_path"] = resolve(table["shared_path"])
+
+
+# --- the report's section (`mlops_compare.report_sections` asks every check for it) ---------
+
+
+def endpoint_shown(url: str) -> str:
+    """Which endpoint, never who: a URL's ``user:password@`` part is dropped."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url  # "local moto_server"
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host.rpartition('@')[2]}{slash}{path}"
+
+
+def report_section(evidence: Any) -> Any:
+    """Both remotes per tool: status, push and pull seconds, bytes, objects, identical files, the endpoint."""
+    from mlops_compare.report_blocks import CELL_MAX, Section, Table, shorten
+    from mlops_compare.report_sections import numbers
+
+    rows, changed = [], []
+    for tool, found in evidence.tools.items():
+        n = numbers(found, "remote_storage")
+        for kind, label in (("shared", "shared folder"), ("s3", "S3")):
+            if f"{kind}_status" not in n:
+                continue
+            where = "-" if kind == "shared" else endpoint_shown(str(n.get("s3_endpoint", "-")))
+            seconds = [n.get(f"{kind}_{step}_seconds") for step in ("push", "pull")]
+            rows.append(
+                [
+                    tool,
+                    label,
+                    shorten(where, CELL_MAX),
+                    n[f"{kind}_status"],
+                    " / ".join(f"{s:.2f}" if isinstance(s, int | float) else "-" for s in seconds),
+                    f"{n.get(f'{kind}_bytes', 0):,}",
+                    n.get(f"{kind}_objects", "-"),
+                    f"{n.get(f'{kind}_identical', 0)}/{n.get(f'{kind}_files', 0)}",
+                ]
+            )
+        if "example_lines_changed" in n:
+            by_hand = " (copy and upload code written by hand)" if tool == "plain" else ""
+            changed.append(f"{tool} {n['example_lines_changed']}{by_hand}")
+    if not rows:
+        return None
+    header = ["tool", "remote", "endpoint", "status", "push / pull s", "bytes", "objects", "identical"]
+    blocks: list[Any] = [Table(header, rows)]
+    if changed:
+        blocks.append(f"Lines of the example changed to switch from local to remote storage: {', '.join(changed)}.")
+    blocks.append("What each tool needed (commands, variables, what a client must know) is in the appendix.")
+    return Section("Remote storage", blocks)

@@ -13,6 +13,7 @@ from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.checks.cost import Telemetry
 from mlops_compare.runners.context import CommandError, Context
+from mlops_compare.runners.dvc.concurrency import ConcurrencyCheck
 from mlops_compare.runners.dvc.data import DataChecks
 from mlops_compare.runners.dvc.failure import FailureCheck
 from mlops_compare.runners.dvc.fan_out import FanOutCheck
@@ -37,6 +38,7 @@ from mlops_compare.runners.dvc.ui import UiCheck
 
 
 class DvcRunner(
+    ConcurrencyCheck,
     ModelsCheck,
     DataChecks,
     HpcCheck,

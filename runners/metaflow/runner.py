@@ -10,6 +10,7 @@ from pathlib import Path
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.context import Context
+from mlops_compare.runners.metaflow.concurrency import ConcurrencyCheck
 from mlops_compare.runners.metaflow.data import DataChecks
 from mlops_compare.runners.metaflow.failure import FailureCheck
 from mlops_compare.runners.metaflow.fan_out import FanOutCheck
@@ -24,6 +25,7 @@ from mlops_compare.runners.metaflow.ui import UiCheck
 
 
 class MetaflowRunner(
+    ConcurrencyCheck,
     ModelsCheck,
     DataChecks,
     HpcCheck,

@@ -11,6 +11,7 @@ from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.checks.cost import Telemetry
 from mlops_compare.runners.context import Context
+from mlops_compare.runners.mlflow.concurrency import ConcurrencyCheck
 from mlops_compare.runners.mlflow.data import DataChecks
 from mlops_compare.runners.mlflow.failure import FailureCheck
 from mlops_compare.runners.mlflow.fan_out import FanOutCheck
@@ -25,6 +26,7 @@ from mlops_compare.runners.mlflow.ui import UiCheck
 
 
 class MlflowRunner(
+    ConcurrencyCheck,
     ModelsCheck,
     DataChecks,
     HpcCheck,

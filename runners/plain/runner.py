@@ -12,12 +12,13 @@ from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.checks import large_data as scaling
 from mlops_compare.runners.context import Context
+from mlops_compare.runners.plain.concurrency import ConcurrencyCheck
 from mlops_compare.runners.plain.hpc import HpcCheck
 from mlops_compare.runners.plain.operations import PlainOperations
 from mlops_compare.runners.plain.storage import StorageCheck
 
 
-class PlainRunner(HpcCheck, StorageCheck, PlainOperations, Runner):
+class PlainRunner(ConcurrencyCheck, HpcCheck, StorageCheck, PlainOperations, Runner):
     name = "plain"
     requires = ("sklearn", "pandas")
     install = "pip install scikit-learn pandas"
