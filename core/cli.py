@@ -381,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help/--version
         return int(exc.code or 0)
+    if args.command is None:  # bare `mlops-compare`: the TUI with its defaults (its executor flags too)
+        args = parser.parse_args(["tui"])
     try:
         code = COMMANDS.get(args.command or "tui", cmd_tui)(args)
         sys.stdout.flush()  # a closed pipe shows up here, not at exit

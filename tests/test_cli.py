@@ -244,3 +244,10 @@ def test_shareable_paths():
     home = Path.home()
     if str(home) != "/" and not str(home).startswith("/srv/"):
         assert shareable_path(home / "data" / "x.csv", cwd="/srv/project") == "~/data/x.csv"
+
+
+def test_bare_command_starts_the_tui_with_its_default_flags(monkeypatch):
+    seen = []
+    monkeypatch.setitem(cli.COMMANDS, "tui", lambda args: seen.append(cli.executor_options(args)) or 0)
+    assert cli.main([]) == 0
+    assert seen and seen[0].name == "local"
