@@ -44,6 +44,9 @@ class Check:
     stops:       a ``fail`` here skips every later check (but ``always`` ones).
     always:      runs even after a stopping failure (it reads files, not results).
     needs:       checks whose results it uses: choosing it with ``--check`` runs them too.
+    added:       the mlops-compare release that added the row; a plugin runner written
+                 before it has no method for it and gets ``skip`` "not implemented by this
+                 runner; added in <added>" (runners/base.py). A new row names the next release.
     """
 
     id: str
@@ -52,6 +55,7 @@ class Check:
     stops: bool = False
     always: bool = False
     needs: tuple[str, ...] = ()
+    added: str = "0.1.0"
 
 
 CHECKS: tuple[Check, ...] = (

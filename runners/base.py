@@ -3,9 +3,11 @@
 A runner subclasses `Runner`, names its tool and the modules it needs, and has one method
 per check of the exam table (`mlops_compare.events.CHECKS`), named by the check's id and
 returning an `Outcome`. The tool-specific checks are abstract here; `baseline_match`,
-`invasiveness` and `overhead` are shared. A runner class that lacks a check method is
-rejected when its module is imported. Adding a check is one row in the table plus one
-method per runner (see the README, "Adding a check").
+`invasiveness` and `overhead` are shared. A runner of this project that lacks a check
+method is rejected when its module is imported; a plugin runner (any other module) must
+have `setup`, `grid` and `retrieve` and gets ``skip`` "not implemented by this runner;
+added in <release>" for any other it lacks, so its expert rating stands. Adding a check is
+one row in the table plus one method per runner (see the README, "Adding a check").
 
 `Runner.main` does the rest the same way for every tool:
 
@@ -68,6 +70,10 @@ EXAM_REQUIREMENTS = (
     "packaging",
     "pip",
 )
+# The checks a plugin runner must implement; it may leave out any other tool-specific check
+# (`skip`, its expert rating stands). The runners of this project implement every one.
+PLUGIN_REQUIRED = ("setup", "grid", "retrieve")
+SHIPPED_PREFIX = "mlops_compare."
 
 
 @dataclass
@@ -77,6 +83,17 @@ class Outcome:
     status: str
     evidence: str
     numbers: dict[str, Any] = field(default_factory=dict)
+
+
+def _not_implemented(check: events.Check):
+    """The method a plugin runner gets for a check it has none for: ``skip``, with the release that added it."""
+
+    def method(self: Runner, ctx: Context) -> Outcome:
+        return Outcome("skip", f"not implemented by this runner; added in {check.added}", {"not_implemented": 1})
+
+    method.__name__ = check.id
+    method.not_implemented = True  # type: ignore[attr-defined]
+    return method
 
 
 class Runner(abc.ABC):
@@ -160,10 +177,17 @@ class Runner(abc.ABC):
             for c in events.CHECKS
             if not callable(method := getattr(cls, c.id, None)) or getattr(method, "__isabstractmethod__", False)
         ]
-        if missing:
+        # The runners this project ships answer every check (a forgotten one is a bug here);
+        # a plugin must answer the first ones (PLUGIN_REQUIRED) and may lack the rest: a plugin
+        # written against an earlier release keeps working when the table grows.
+        shipped = cls.__module__.startswith(SHIPPED_PREFIX)
+        rejected = [c for c in missing if shipped or c in PLUGIN_REQUIRED]
+        if rejected:
             raise TypeError(
-                f"runner {cls.name!r} ({cls.__qualname__}) has no method for check(s): {', '.join(missing)}"
+                f"runner {cls.name!r} ({cls.__qualname__}) has no method for check(s): {', '.join(rejected)}"
             )
+        for check_id in missing:  # set before ABCMeta counts abstract methods, so the class can be made
+            setattr(cls, check_id, _not_implemented(events.CHECKS_BY_ID[check_id]))
 
     # --- the tool-specific checks (one method per row of events.CHECKS) --------------
     @abc.abstractmethod

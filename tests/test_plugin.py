@@ -74,6 +74,8 @@ def test_the_worked_plugin_installs_runs_and_is_shown_unscored(venv, tmp_path, c
     for check_id in ("setup", "grid", "retrieve", "baseline_match", "invasiveness", "overhead", "cost"):
         assert checks[check_id] == "pass", (check_id, record["checks"][check_id]["evidence"])
     assert checks["reproduce"] == "partial" and checks["models"] == "skip"
+    # the plugin has no models method (it implements the first checks only): skipped, not rejected
+    assert record["checks"]["models"]["evidence"].startswith("not implemented by this runner; added in 0.1.0")
     assert record["checks"]["baseline_match"]["numbers"]["max_abs_diff"] == 0.0
     # invasiveness read the example folder from the plugin's package, not from mlops-compare's
     plain = (Path(common.__file__).parent / "plain" / "train.py").read_text()

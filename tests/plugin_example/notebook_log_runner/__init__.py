@@ -2,8 +2,11 @@
 
 A complete mlops-compare runner plugin in one module (docs/runners.md walks through it):
 the class names its tool and its example folder, which ships in this package; setup, grid,
-retrieve and reproduce are measured; every other check of the exam returns ``skip`` with
-the reason, so the expert rating (if criteria.toml has one) stands for it.
+retrieve and reproduce are measured. It has no method for the other tool checks: a plugin
+must implement only setup, grid and retrieve, and each check it leaves out is ``skip`` "not
+implemented by this runner; added in <release>", so the expert rating (if criteria.toml has
+one) stands for it. The shared checks (baseline_match, invasiveness, overhead, license, cost)
+come from `Runner`.
 """
 
 from __future__ import annotations
@@ -16,15 +19,6 @@ from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.context import Context
 
 NOTEBOOK = "notebook"  # where the tool keeps its runs
-
-
-def not_measured(what: str):
-    """A check method that reports ``skip``: the expert rating stands for it."""
-
-    def check(self, ctx: Context) -> Outcome:
-        return Outcome("skip", f"notebook-log: {what} is not measured by this plugin")
-
-    return check
 
 
 class NotebookLogRunner(Runner):
@@ -72,14 +66,7 @@ class NotebookLogRunner(Runner):
     def store_paths(self, ctx: Context) -> list[Path]:
         return [ctx.workspace / NOTEBOOK]  # for overhead's disk figure
 
-    # --- what notebook-log does not do (or this plugin does not measure yet): skip, with why ---
-    models = not_measured("storing models")
-    data_versioning = not_measured("data versioning")
-    fan_out = not_measured("fan-out")
-    failure = not_measured("a failing run")
-    ui = not_measured("a UI")
-    share = not_measured("sharing")
-    languages = not_measured("other languages")
-    remote_storage = not_measured("remote storage")
-    large_data = not_measured("large data")
-    hpc = not_measured("Slurm")
+    # No method for models, data_versioning, fan_out, failure, ui, share, languages,
+    # remote_storage, large_data, hpc: a plugin may leave out any check but setup, grid and
+    # retrieve. Each gets `skip` "not implemented by this runner; added in <release>" and the
+    # expert rating (if criteria.toml has one) stands for it.
