@@ -35,6 +35,17 @@ def _metric(value: Any, digits: int) -> Text:
     return Text(text, justify="right")
 
 
+def _pane_line(check_id: str, check: dict[str, Any]) -> str:
+    """The check module's ``pane_line(check)`` (e.g. concurrency: returned of submitted per variant), or ""."""
+    from mlops_compare.checks import hook
+
+    make = hook(check_id, "pane_line")
+    try:
+        return str(make(check)) if make is not None and check.get("status") != "skip" else ""
+    except (KeyError, TypeError, ValueError):  # a stored record from another version: the evidence suffices
+        return ""
+
+
 class RunnerPane(Vertical):
     @dataclass
     class Ready(Message):
@@ -181,6 +192,9 @@ class RunnerPane(Vertical):
             widget.show(Text(f"{check_id}: {title}: not run", style="dim"))
             return
         text = Text(f"{check_id}: ", style="bold")
+        if summary := _pane_line(check_id, check):  # a check's one-line figures (its ``pane_line`` hook)
+            text.append_text(literal_block(summary))
+            text.append(" || ")
         text.append_text(literal_block(str(check.get("evidence") or "")))
         widget.show(text)
 
