@@ -13,10 +13,14 @@ the first time the charts are shown, not at start.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from mlops_compare.results import RunRecord
 from mlops_compare.tui.sanitize import clean
 from textual.containers import Container
+
+if TYPE_CHECKING:
+    from textual_plotext import PlotextPlot
 
 METRIC_NAMES = ("rmse", "mae", "r2")
 METRIC_UNITS = {"rmse": "rmse (target's unit)", "mae": "mae (target's unit)", "r2": "r2 (no unit, 1 = perfect)"}
@@ -108,14 +112,19 @@ class ChartsView(Container):
                 self.call_after_refresh(self.show, self.records)
             return
         for widget, draw in (
-            (self.query_one(".scale-chart.-seconds"), scale_chart.draw_seconds),
-            (self.query_one(".scale-chart.-memory"), scale_chart.draw_memory),
+            (self._plot(".scale-chart.-seconds"), scale_chart.draw_seconds),
+            (self._plot(".scale-chart.-memory"), scale_chart.draw_memory),
         ):
             draw(widget.plt, self.records)
             widget.refresh()
 
+    def _plot(self, selector: str) -> PlotextPlot:
+        from textual_plotext import PlotextPlot
+
+        return self.query_one(selector, PlotextPlot)
+
     def _metric_chart(self) -> None:
-        widget = self.query_one(".metric-chart")
+        widget = self._plot(".metric-chart")
         plt = widget.plt
         plt.clear_figure()
         series: dict[str, dict[tuple[float, float], float]] = {}
@@ -141,7 +150,7 @@ class ChartsView(Container):
         widget.refresh()
 
     def _overhead_chart(self) -> None:
-        widget = self.query_one(".overhead-chart")
+        widget = self._plot(".overhead-chart")
         plt = widget.plt
         plt.clear_figure()
         names, ratios = [], []

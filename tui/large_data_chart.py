@@ -13,6 +13,7 @@ the memory limit. Axes are log10 of the values with readable tick labels (10k, 1
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mlops_compare.large_data import curves
@@ -85,7 +86,7 @@ def _bytes_label(nbytes: float) -> str:
     return f"{nbytes:g} B"
 
 
-def _log_ticks(values: list[float], label) -> tuple[list[float], list[str]]:
+def _log_ticks(values: Sequence[float], label) -> tuple[list[float], list[str]]:
     """Ticks at each power of ten the values span (log10 positions) with readable labels."""
     low, high = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
     exponents = list(range(low, high + 1))
