@@ -93,7 +93,7 @@ class MlopsCompareApp(App[int]):
         # runs that finished before the store was read: applied again on top of what it holds
         self._finished_early: list[RunRecord] | None = [] if load_stored else None
 
-        self.main = MainScreen(self.session, self.tools)
+        self.main = MainScreen(self.session, self.tools, cache=self.store.root)
 
     def get_default_screen(self) -> MainScreen:
         return self.main

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from mlops_compare.summary import Summary
 from mlops_compare.tui import messages, status
@@ -61,10 +62,11 @@ class MainScreen(Screen):
         Binding("q", "app.quit", "quit", tooltip="quit (asks first while runs are active; stops them)"),
     ]
 
-    def __init__(self, session: Session, tools: list[str]):
+    def __init__(self, session: Session, tools: list[str], cache: Path | None = None):
         super().__init__(classes="-view-scores")  # set before mounting: no restyle at start
         self.session = session
         self.tools = tools
+        self.cache = cache  # the store's folder: P(first) remembered there goes into the first frame
         self.selected_tool = tools[0] if tools else ""
         self.view = "scores"
         self._waiting: dict[str, list[Callable[[RunnerPane], None]]] = {}
@@ -76,7 +78,8 @@ class MainScreen(Screen):
         tabs.append(Tab("Charts", id="view-charts"))
         yield Tabs(*tabs, id="views")
         with Container(id="body"):
-            first = quick_summary(self.session.criteria, self.session.profile)  # ~1 ms; P(first) follows
+            # ~1 ms; P(first) from the store's cache when it has these inputs, else from a worker just after
+            first = quick_summary(self.session.criteria, self.session.profile, cache=self.cache)
             with Container(id="scores-area"):
                 yield Scoreboard(self.session, summary=first, id="scoreboard")
                 yield CheckpointTable(self.session, summary=first, id="checkpoints")
