@@ -25,7 +25,8 @@ EXPECTED = {
     "mlflow": "partial",  # mlflow-slurm fails with MLflow 3; sbatch scripts logging to a server work
     "metaflow": "pass",  # metaflow-slurm's @slurm over an SSH login node and S3
 }
-JOBS = {"plain": 2, "dvc": 2, "mlflow": 2, "metaflow": 5 + 1}  # metaflow: 5 @slurm steps + 1 allocation
+# mlflow: the file store route + the server route; metaflow: 5 @slurm steps + 1 allocation
+JOBS = {"plain": 2, "dvc": 2, "mlflow": 2 + 2, "metaflow": 5 + 1}
 
 
 def _exam(**hpc) -> dict:
@@ -42,22 +43,63 @@ def _queue_empty(cluster, timeout: float = 20.0) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def hpc_run(slurm_cluster, tmp_path_factory):
+def whole_node_cluster(tmp_path_factory):
+    """A single-node Slurm whose jobs get the whole node's memory unless they ask (no DefMemPerCPU).
+
+    On such a site a job without --mem runs alone, whatever the free CPUs: the shape that made
+    runner jobs wait inside their allocations for their own hpc jobs (issue 17).
+    """
+    from mlops_compare.infra import slurm_cluster as cluster_module
+    from slurm_support import require_slurm
+
+    require_slurm()
+    cluster = cluster_module.Cluster(tmp_path_factory.mktemp("slurm-whole-node"), settings={"DefMemPerCPU": "0"})
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        try:
+            left = cluster.jobs()
+        finally:
+            cluster.stop()
+    assert not left, f"jobs left in the Slurm queue: {left}"
+
+
+@pytest.fixture(scope="module")
+def hpc_run(whole_node_cluster, tmp_path_factory):
+    """Every tool's grid and hpc check through the Slurm executor, all runner jobs queued at once.
+
+    The runner jobs run setup and grid; the hpc check of each runs on the login-node side
+    (`SplitRun`), so its grid jobs never wait behind runner jobs that wait for them.
+    """
+    from mlops_compare.executors import SlurmExecutor
     from mlops_compare.executors.local import RunRequest, run_many
+    from mlops_compare.executors.slurm import SlurmOptions
     from mlops_compare.store import Store
 
     base = tmp_path_factory.mktemp("hpc")
+    env = whole_node_cluster.env
     seen: dict[str, list] = {}
-    requests = [RunRequest(t, _exam(), timeout=900, env=slurm_cluster.env, workdir=base / "ws") for t in TOOLS]
-    records = asyncio.run(run_many(requests, 2, lambda t, e: seen.setdefault(t, []).append(e), Store(base / "store")))
+    exam = {**_exam(), "checks": ["grid", "hpc"]}
+    requests = [RunRequest(t, exam, timeout=900, env=env, workdir=base / "ws") for t in TOOLS]
+    executor = SlurmExecutor(SlurmOptions(poll=0.5, env=env), base / "jobs")
+    store = Store(base / "store")
+    began = time.monotonic()
+    on_event = lambda t, e: seen.setdefault(t, []).append(e)  # noqa: E731
+    records = asyncio.run(run_many(requests, len(requests), on_event, store, factory=executor.process))
+    seen["_seconds"] = [time.monotonic() - began]
     return {r.tool: r for r in records}, seen, base / "store"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("tool", TOOLS)
-def test_hpc_check_runs_the_grid_as_slurm_jobs(tool, hpc_run, slurm_cluster):
+def test_hpc_check_runs_the_grid_as_slurm_jobs(tool, hpc_run):
     records, seen, _ = hpc_run
     record = records[tool]
+    # The runner itself was a batch job with its own --mem (the site gives a job without it the whole node).
+    assert record.executor["name"] == "slurm" and record.executor["state"] == "COMPLETED", record.executor
+    assert any(arg.startswith("--mem=") for arg in record.executor["sbatch"]), record.executor
+    assert record.checks["grid"]["status"] == "pass" and len(record.metrics) == 2
     hpc = record.checks["hpc"]
     assert hpc["status"] == EXPECTED[tool], hpc["evidence"]
     assert record.status == "passed", record.reason
@@ -90,7 +132,11 @@ def test_native_plugins_outcomes_are_recorded_with_their_evidence(hpc_run):
     if not mlflow["route1_ok"]:
         # The tool's own error, e.g. "AttributeError: 'PosixPath' object has no attribute 'python'" (MLflow 3).
         assert "Error" in mlflow["route1_error"], mlflow
+    # no server while the jobs run: a file store on the shared path, read back afterwards
+    assert mlflow["route2"].startswith("sbatch scripts logging to MLflow's file store"), mlflow
     assert mlflow["route2_ok"] == 1 and mlflow["route2_native"] == 0 and mlflow["route2_jobs"] == 2
+    assert mlflow["route3_ok"] == 1 and mlflow["route3_jobs"] == 2  # the server route, for sites that allow one
+    assert "needed from the site" in records["mlflow"].checks["hpc"]["evidence"]
 
     metaflow = records["metaflow"].checks["hpc"]
     numbers = metaflow["numbers"]
@@ -104,8 +150,8 @@ def test_native_plugins_outcomes_are_recorded_with_their_evidence(hpc_run):
 
 
 @pytest.mark.slow
-def test_no_job_is_left_in_the_queue(hpc_run, slurm_cluster):
-    assert _queue_empty(slurm_cluster) == []
+def test_no_job_is_left_in_the_queue(hpc_run, whole_node_cluster):
+    assert _queue_empty(whole_node_cluster) == []
 
 
 @pytest.mark.slow
@@ -199,3 +245,45 @@ def test_the_report_shows_what_each_tool_needed_on_slurm(hpc_run, tmp_path):
         assert f"| {tool} |" in section
     assert "mlflow-slurm" in section and "AttributeError" in section or "| mlflow | pass" in section
     assert "metaflow-slurm" in section
+
+
+def test_checks_that_submit_jobs_run_on_the_login_side_under_the_slurm_executor():
+    """The runner job never waits inside its allocation for the hpc check's own jobs."""
+    from mlops_compare.executors.slurm import split_exam
+
+    job, login = split_exam({**_exam(), "checks": ["grid", "hpc"]})
+    assert job["checks"] == ["setup", "grid"] and login["checks"] == ["hpc"]
+    job, login = split_exam({**_exam(), "checks": ["hpc"]})
+    assert job is None and login["checks"] == ["hpc"]  # setup alone is not worth a job
+    exam = {k: v for k, v in _exam().items() if k not in ("hpc", "checks")}
+    job, login = split_exam(exam)  # hpc not configured: everything in the job
+    assert login is None and job == exam
+    job, login = split_exam({**_exam(), "checks": []})  # every check
+    assert "hpc" not in job["checks"] and "grid" in job["checks"] and login["checks"] == ["hpc"]
+
+
+def test_a_job_pending_past_the_queue_timeout_names_slurms_reason(slurm_cluster, tmp_path):
+    """[exam.hpc] queue_timeout: the wait ends with the pending reason Slurm gave."""
+    from mlops_compare.runners.context import Context
+
+    env = slurm_cluster.env
+    ctx = Context.__new__(Context)
+    ctx.exam, ctx.workspace = {"hpc": {"queue_timeout": 2, "poll_seconds": 0.3}}, tmp_path
+    ctx.log = ctx.progress = lambda *a, **k: None
+    jobs = slurm_jobs.SlurmJobs(ctx)
+    held = slurm.submit(["true"], name="held", chdir=tmp_path, output=tmp_path / "out", env=env, extra=["--hold"])
+    try:
+        import os
+
+        old = os.environ.get("SLURM_CONF")
+        os.environ["SLURM_CONF"] = env["SLURM_CONF"]
+        try:
+            with pytest.raises(TimeoutError, match=rf"{held} PENDING \(JobHeldUser\)"):
+                jobs.wait([held], timeout=60)
+        finally:
+            if old is None:
+                os.environ.pop("SLURM_CONF")
+            else:
+                os.environ["SLURM_CONF"] = old
+    finally:
+        slurm.cancel(held, env=env)

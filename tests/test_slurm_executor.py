@@ -305,7 +305,8 @@ def test_options_come_from_exam_hpc_and_flags_win():
         "--qos=short",
         "--exclusive",
     ]
-    assert SlurmOptions().sbatch_args(900) == ["--time=17"]  # the runner timeout + 2 min, in minutes
+    # the runner timeout + 2 min, in minutes; memory never left to the site (without DefMemPerCPU: the whole node)
+    assert SlurmOptions().sbatch_args(900) == ["--time=17", "--mem=4G"]
     assert SlurmOptions.from_dict(options.to_dict()) == options
 
 

@@ -1,8 +1,8 @@
 """hpc: the grid as Slurm jobs (``[exam.hpc]``).
 
 Settings: ``partition``, ``account``, ``time_limit``, ``cpus``, ``mem``, ``options`` (more
-sbatch options as text), ``poll_seconds``; command-line flags of the Slurm executor override
-them (`mlops_compare.executors.slurm.SlurmOptions`).
+sbatch options as text), ``poll_seconds``, ``queue_timeout``, ``login``, ``ssh_key``;
+command-line flags of the Slurm executor override them (`mlops_compare.executors.slurm.SlurmOptions`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,13 @@ def parse_settings(table: dict[str, Any], problem: Report) -> dict[str, Any]:
         "mem": str,
         "options": list,
         "poll_seconds": (int, float),
+        "queue_timeout": (int, float),  # seconds a job may stay PENDING; the record names Slurm's reason
+        "login": str,  # "host[:port]": the site's SSH login node (Metaflow's @slurm); default: an sshd as the user
+        "ssh_key": str,  # the key file for `login` (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa)
     }
     out = known_keys(table, known, where, problem)
+    if "queue_timeout" in out and out["queue_timeout"] <= 0:
+        problem("exam.hpc.queue_timeout must be more than 0 seconds", *where, "queue_timeout")
     if "cpus" in out and out["cpus"] < 1:
         problem("exam.hpc.cpus must be at least 1", *where, "cpus")
     if any(not isinstance(o, str) for o in out.get("options", [])):

@@ -101,11 +101,14 @@ class SlurmExecutor:
         self.tickets = dict(tickets or {})  # tool -> ticket of a submitted job, when attaching
 
     def process(self, request, on_event=None, store=None):
-        from mlops_compare.executors.slurm import SlurmJob
+        """A `SlurmJob`, or a `SplitRun` when checks that submit jobs themselves (hpc) are chosen."""
+        import dataclasses
+
+        from mlops_compare.executors.slurm import SlurmJob, SplitRun, split_exam
 
         ticket = self.tickets.get(request.tool)
         if ticket is not None:
-            return SlurmJob(
+            job = SlurmJob(
                 request,
                 on_event,
                 store,
@@ -114,7 +117,16 @@ class SlurmExecutor:
                 job_id=ticket["job_id"],
                 submitted=ticket.get("submitted"),
             )
-        return SlurmJob(request, on_event, store, options=self.options, folder=self._new_folder(request.tool))
+            login = ticket.get("login_side")
+            return SplitRun(request, on_event, store, job=job, login_exam=login) if login else job
+        job_exam, login_exam = split_exam(request.exam)
+        if login_exam is None:
+            return SlurmJob(request, on_event, store, options=self.options, folder=self._new_folder(request.tool))
+        job = None
+        if job_exam is not None:
+            folder = self._new_folder(request.tool)
+            job = SlurmJob(dataclasses.replace(request, exam=job_exam), options=self.options, folder=folder)
+        return SplitRun(request, on_event, store, job=job, login_exam=login_exam)
 
     def _new_folder(self, tool: str) -> Path:
         """<folder>/<tool>, or <tool>-2, -3, ... when the tool ran before in this run (the TUI's `r` again)."""

@@ -37,6 +37,10 @@ from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.context import CommandError, Context
 
 DEFAULT_TIME_LIMIT = "10"  # minutes per job when [exam.hpc] sets none: a stuck job ends by itself
+# Memory per grid job when [exam.hpc] sets none. Never the site's default: where a site has no
+# DefMemPerCPU, a job without --mem is given the whole node and jobs run one at a time.
+DEFAULT_MEM = "1G"
+DEFAULT_QUEUE_TIMEOUT = 900.0  # seconds a job may stay PENDING before the route gives up on it
 JOB_TIMEOUT = (120.0, 60.0)  # wait for a route's jobs: 120 s + 60 s per job, then give up
 SHARED_FS = (
     "the workspace under /tmp plays the shared file system (one machine: login and compute node are the same host)"
@@ -58,6 +62,7 @@ class Route:
     seconds: float = 0.0
     max_abs_diff: float | None = None  # of the tracked metrics versus the plain baseline
     tracked: str = ""  # where the tool keeps the results
+    site: str = ""  # what the route needed from the site (login node, shared path, services), never root
 
 
 def compare(ctx: Context, retrieved: dict[str, dict[str, float]]) -> tuple[float, list[str]]:
@@ -116,7 +121,7 @@ class SlurmJobs:
             "account": self.settings.get("account"),
             "time_limit": self.settings.get("time_limit", DEFAULT_TIME_LIMIT),
             "cpus": cpus or self.settings.get("cpus"),
-            "mem": self.settings.get("mem"),
+            "mem": self.settings.get("mem", DEFAULT_MEM),
             "extra": list(self.settings.get("options", [])),
         }
 
@@ -185,18 +190,35 @@ class SlurmJobs:
             with contextlib.suppress(slurm.SlurmError):
                 new.update(set(self.refresh()) - before)
 
+    @property
+    def queue_timeout(self) -> float:
+        return float(self.settings.get("queue_timeout", DEFAULT_QUEUE_TIMEOUT))
+
     def wait(self, ids: list[str] | set[str], timeout: float | None = None) -> None:
-        """Until every job in *ids* has ended; raises TimeoutError naming the states after *timeout* s."""
+        """Until every job in *ids* has ended; raises TimeoutError naming the states after *timeout* s.
+
+        A job still PENDING `queue_timeout` s after the wait began ends the wait at once, naming
+        the reason Slurm gives for it (Resources, Priority, QOSMaxJobsPerUserLimit, ...).
+        """
         ids = set(ids)
         timeout = timeout if timeout is not None else JOB_TIMEOUT[0] + JOB_TIMEOUT[1] * len(ids)
-        deadline = time.monotonic() + timeout
+        began = time.monotonic()
+        deadline = began + timeout
         while True:
             seen = self.refresh()
             open_ = [i for i in ids if i not in seen or not seen[i].state.finished]
             if not open_:
                 return
-            if time.monotonic() > deadline:
-                states = ", ".join(f"{i} {seen[i].state.state if i in seen else 'unseen'}" for i in sorted(open_))
+            now = time.monotonic()
+            pending = [i for i in open_ if i in seen and seen[i].state.state == "PENDING"]
+            if pending and now - began > self.queue_timeout:
+                raise TimeoutError(
+                    f"Slurm could not start job(s) within the queue timeout ({self.queue_timeout:g} s, "
+                    "[exam.hpc] queue_timeout): "
+                    + ", ".join(f"{i} PENDING ({seen[i].state.reason or 'no reason given'})" for i in sorted(pending))
+                )
+            if now > deadline:
+                states = ", ".join(_described(i, seen) for i in sorted(open_))
                 raise TimeoutError(f"Slurm jobs still not finished after {timeout:g} s: {states}")
             time.sleep(self.poll)
 
@@ -260,6 +282,13 @@ class SlurmJobs:
         return out
 
 
+def _described(job_id: str, seen: dict[str, slurm.Listed]) -> str:
+    job = seen.get(job_id)
+    if job is None:
+        return f"{job_id} unseen"
+    return f"{job_id} {job.state.state}" + (f" ({job.state.reason})" if job.state.reason else "")
+
+
 def describe_jobs(jobs: list[dict[str, Any]]) -> str:
     parts = []
     for j in jobs:
@@ -284,6 +313,8 @@ def verdict(routes: list[Route], *, note: str = "") -> Outcome:
             head += f"did not work: {r.why}"
         head += f"; jobs: {describe_jobs(r.jobs)}; glue: {r.glue_lines} line(s); installed: {r.installed}"
         head += f"; configured: {r.configured}"
+        if r.site:
+            head += f"; needed from the site: {r.site}"
         texts.append(head)
     evidence = " || ".join(texts) + f" || {SHARED_FS}" + (f"; {note}" if note else "")
     all_jobs = [j for r in routes for j in r.jobs]

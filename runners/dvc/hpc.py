@@ -45,6 +45,8 @@ class HpcCheck(DvcRepo):
             glue_lines=1,
             configured=f"dvc.yaml stage cmd: `{command} python train.py`",
             tracked="DVC experiments (git refs, `dvc exp show`)",
+            site="srun on the node where `dvc exp run` runs (each stage waits there for its job) and a shared "
+            "path for the repository",
         )
         names = [f"hpc-{k}" for k in range(len(ctx.points))]
         lock = ""

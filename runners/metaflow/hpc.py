@@ -3,10 +3,14 @@
 1. `metaflow-slurm` (`--with slurm`: every step becomes a Slurm job, submitted by Metaflow
    over SSH through a login node). It needs what a site gives its users: an SSH login node
    (asyncssh connects to port 22 unless ~/.ssh/config says otherwise) and an object-store
-   datastore (a local datastore is refused). Here both run on 127.0.0.1 for the length of the
-   check, inside the workspace: OpenSSH's sshd on a free port (in a private mount namespace,
-   so its privilege-separation folder /run/sshd exists only for it), reached through a host
-   alias in the workspace's ~/.ssh/config, and the exam's S3 endpoint (moto_server).
+   datastore (a local datastore is refused). With ``[exam.hpc] login = "host[:port]"`` the
+   site's login node is used with the user's own key or agent (~/.ssh of the real home);
+   otherwise OpenSSH's sshd is started *as the user* on a free port of 127.0.0.1 for the
+   length of the check, its keys and config inside the workspace (an unprivileged sshd takes
+   logins as the same user and needs no /run/sshd; sshd run by root does need that folder,
+   which only an administrator creates). Either way the login node is reached through a host
+   alias in the workspace's ~/.ssh/config, and the exam's S3 endpoint (moto_server) is the
+   datastore. Nothing here needs root: no `unshare`, no mount, no file outside the workspace.
 2. `sbatch --wrap "python flow.py run --max-workers 2"`: the whole flow inside one
    allocation, its local datastore on the shared path (a wrapper the user writes).
 """
@@ -35,6 +39,7 @@ PLUGIN = "metaflow-slurm"
 FLOW_TIMEOUT = 600.0
 LOGIN_ALIAS = "slurm-login"
 SBIN = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+PRIVSEP_DIR = "/run/sshd"  # what sshd needs when root starts it (not when a user does)
 # The code package must carry exam.json and data.csv: the train step reads them (default: .py only).
 SUFFIXES = ".py,.json,.csv"
 READ_BACK = """
@@ -60,9 +65,14 @@ class LoginNode:
         self.proc: subprocess.Popen | None = None
 
     def missing(self) -> str | None:
-        for name, package in (("sshd", "openssh-server"), ("ssh-keygen", "openssh-client"), ("unshare", "util-linux")):
+        for name, package in (("sshd", "openssh-server"), ("ssh-keygen", "openssh-client")):
             if shutil.which(name, path=SBIN) is None:
                 return f"{name} is not installed (apt-get install {package})"
+        if os.geteuid() == 0 and not Path(PRIVSEP_DIR).is_dir():
+            return (
+                f"sshd run by root needs its privilege separation folder {PRIVSEP_DIR} (an administrator's "
+                f"`mkdir -m 755 {PRIVSEP_DIR}`); as an ordinary user it needs none"
+            )
         return None
 
     def start(self, timeout: float = 15.0) -> str | None:
@@ -93,10 +103,8 @@ class LoginNode:
         ]
         (f / "sshd_config").write_text("\n".join(config) + "\n")
         sshd = shutil.which("sshd", path=SBIN)
-        # sshd run by root insists on /run/sshd; a private mount namespace gives it one without
-        # touching the machine's /run.
-        inner = f"mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && exec {sshd} -D -e -f {f / 'sshd_config'}"
-        argv = ["unshare", "-m", "sh", "-c", inner]
+        # As the user: logins as that same user only, no privilege separation folder needed.
+        argv = [str(sshd), "-D", "-e", "-f", str(f / "sshd_config")]
         self.ctx.log("$ " + shlex.join(argv))
         with open(f / "sshd.log", "ab") as log:
             # Not a new session: the runner's process group (and the launcher's kill) includes it.
@@ -113,9 +121,7 @@ class LoginNode:
             time.sleep(0.1)
         else:
             return f"sshd did not listen on 127.0.0.1:{self.port} within {timeout:g} s"
-        ssh = self.home / ".ssh"
-        ssh.mkdir(parents=True, exist_ok=True)
-        (ssh / "config").write_text(f"Host {LOGIN_ALIAS}\n  HostName 127.0.0.1\n  Port {self.port}\n")
+        self.alias()
         return None
 
     def stop(self) -> None:
@@ -126,6 +132,47 @@ class LoginNode:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def describe(self) -> str:
+        return f"OpenSSH sshd started as the user on 127.0.0.1:{self.port}, key login"
+
+    def alias(self) -> None:
+        ssh = self.home / ".ssh"
+        ssh.mkdir(parents=True, exist_ok=True)
+        (ssh / "config").write_text(f"Host {LOGIN_ALIAS}\n  HostName 127.0.0.1\n  Port {self.port}\n")
+
+
+class SiteLogin:
+    """The site's own SSH login node (``[exam.hpc] login = "host[:port]"``) with the user's own key.
+
+    metaflow-slurm reads a key file (no agent): ``[exam.hpc] ssh_key``, else the first of
+    ~/.ssh/id_ed25519, id_ecdsa, id_rsa in the user's real home (the runner's HOME is its workspace).
+    """
+
+    def __init__(self, ctx: Context, login: str, home: Path, key: str | None):
+        self.ctx, self.home = ctx, home
+        host, _, port = login.partition(":")
+        self.host, self.port = host, int(port) if port.isdigit() else 22
+        real = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".ssh"
+        candidates = [Path(key).expanduser()] if key else [real / n for n in ("id_ed25519", "id_ecdsa", "id_rsa")]
+        self.key = next((k for k in candidates if k.is_file()), candidates[0])
+
+    def missing(self) -> str | None:
+        if not self.key.is_file():
+            return f"no SSH key for {self.host}: {self.key} does not exist ([exam.hpc] ssh_key names another)"
+        return None
+
+    def start(self) -> str | None:
+        ssh = self.home / ".ssh"
+        ssh.mkdir(parents=True, exist_ok=True)
+        (ssh / "config").write_text(f"Host {LOGIN_ALIAS}\n  HostName {self.host}\n  Port {self.port}\n")
+        return None
+
+    def stop(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return f"the site's SSH login node {self.host}:{self.port} with the user's key {self.key}"
 
 
 class HpcCheck(MetaflowFlows):
@@ -157,7 +204,12 @@ class HpcCheck(MetaflowFlows):
             route.why = f"{PLUGIN} needs asyncssh (pip install asyncssh)"
             return route
         home = ctx.workspace / "home"
-        login = LoginNode(ctx, folder / "login", home, {k: os.environ[k] for k in ("SLURM_CONF",) if k in os.environ})
+        login: LoginNode | SiteLogin
+        if jobs.settings.get("login"):
+            login = SiteLogin(ctx, str(jobs.settings["login"]), home, jobs.settings.get("ssh_key"))
+        else:
+            slurm_env = {k: os.environ[k] for k in ("SLURM_CONF",) if k in os.environ}
+            login = LoginNode(ctx, folder / "login", home, slurm_env)
         if (why := login.missing()) is not None:
             route.why = f"needs an SSH login node (asyncssh, port 22 unless ~/.ssh/config says otherwise): {why}"
             return route
@@ -191,14 +243,14 @@ class HpcCheck(MetaflowFlows):
                 "METAFLOW_SLURM_REMOTE_WORKDIR": str(remote),
             }
             attrs = {"path_to_python3": sys.executable, "partition": jobs.settings.get("partition")}
-            attrs |= {"cpus_per_task": jobs.settings.get("cpus"), "memory": jobs.settings.get("mem")}
+            attrs |= {"cpus_per_task": jobs.settings.get("cpus"), "memory": jobs.options()["mem"]}
             slurm_with = "slurm:" + ",".join(f"{k}={v}" for k, v in attrs.items() if v is not None)
             skip = 'environment:vars={"METAFLOW_SKIP_INSTALL_DEPENDENCIES": "1"}'
             route.installed = (
                 f"{PLUGIN} {version} with `pip install --no-deps --target` into the workspace (needs asyncssh, present)"
-                "; for the site: an SSH login node (OpenSSH sshd on 127.0.0.1:{port}, key login, reached through "
-                "a host alias in ~/.ssh/config) and an S3 endpoint (moto_server {url})".format(
-                    port=login.port, url=s3.endpoint_url
+                "; from the site: an SSH login node ({login}, reached through a host alias in ~/.ssh/config), "
+                "an S3 endpoint (moto_server {url}) and a shared path for the remote workdir; no root".format(
+                    login=login.describe(), url=s3.endpoint_url
                 )
             )
             route.configured = (
@@ -209,6 +261,7 @@ class HpcCheck(MetaflowFlows):
                 "remote workdir created by hand (the plugin's job script fails with JobLaunchFailure without them)"
             )
             route.tracked = f"Metaflow's S3 datastore ({s3.settings.url}) and local metadata"
+            route.site = f"{login.describe()}, an S3-compatible object store, a shared path for the remote workdir"
             grid = ctx.exam["grid"]
             argv = [sys.executable, FLOW_FILE, "--no-pylint", "--package-suffixes", SUFFIXES, "run"]
             argv += ["--max-workers", str(MAX_WORKERS), "--alphas", _floats(grid["alpha"])]
@@ -255,6 +308,7 @@ class HpcCheck(MetaflowFlows):
             configured=f"the local datastore (METAFLOW_DATASTORE_SYSROOT_LOCAL) on the shared path; {MAX_WORKERS} CPUs "
             "for the allocation so the foreach runs in parallel inside it",
             tracked="Metaflow's local datastore and metadata on the shared path",
+            site="sbatch on the login node and a shared path for the flow and its local datastore",
         )
         start = time.perf_counter()
         out = folder / "allocation.out"

@@ -3,11 +3,15 @@
 1. `mlflow-slurm` (`mlflow run -b slurm`), installed with `pip --no-deps --target` into the
    workspace so the project's environment is never changed; the tool's own error is the
    evidence when it does not work with the installed MLflow.
-2. A tracking server on the login node (`mlflow server`, here on 127.0.0.1) and one batch
+2. No server at all while the jobs run (many centres forbid long-running services on login
+   nodes): one batch script per grid point logs to MLflow's file store on the shared path;
+   afterwards the client reads the store back (`mlflow ui --backend-store-uri` on it would
+   show the same). MLflow 3 keeps the file store in maintenance mode and refuses it unless
+   ``MLFLOW_ALLOW_FILE_STORE=true``: that is part of the route's configuration.
+3. A tracking server on the login node (`mlflow server`, here on 127.0.0.1) and one batch
    script per grid point, submitted with sbatch, whose `python train.py` logs to it: a wrapper
-   the user writes.
-Results are read back from the server with `MlflowClient.search_runs` and compared with the
-plain baseline.
+   the user writes, for sites that allow such a server.
+Results are read back with `MlflowClient.search_runs` and compared with the plain baseline.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from mlops_compare.runners.context import CommandError, Context
 from mlops_compare.runners.mlflow.tracking import MlflowServer, MlflowTracking
 
 PLUGIN = "mlflow-slurm"
+FILE_STORE_FLAG = "MLFLOW_ALLOW_FILE_STORE"  # MLflow 3 refuses its file store without it
 RUN_TIMEOUT = 180.0  # one `mlflow run -b slurm`: it returns once the job is submitted
 ERROR_LINE = re.compile(r"\b(\w+(?:Error|Exception)\b.*)")
 
@@ -56,14 +61,19 @@ class HpcCheck(MlflowTracking):
         with jobs.cancel_on_term():
             try:
                 up, up_seconds, why = server.start()
-                if not up:
-                    return Outcome("fail", f"the tracking server for the jobs did not start: {why}", {"native": 0})
-                client = MlflowClient(server.url)
-                routes.append(self._plugin(ctx, jobs, client, server.url, folder, project))
-                routes.append(self._sbatch(ctx, jobs, client, server.url, folder, project))
+                if up:
+                    client = MlflowClient(server.url)
+                    routes.append(self._plugin(ctx, jobs, client, server.url, folder, project))
+                    routes.append(files)
+                    routes.append(self._sbatch(ctx, jobs, client, server.url, folder, project))
+                    note = f"tracking server `mlflow server` on the login node ({server.url}, up in {up_seconds:.1f} s)"
+                else:
+                    routes.append(files)
+                    note = f"the tracking server for the server routes did not start: {why}"
+            files = self._serverless_route(ctx, jobs, folder, project)  # before any server exists
             finally:
                 server.stop()
-        note = f"tracking server `mlflow server` on the login node ({server.url}, up in {up_seconds:.1f} s)"
+        note += "; from the site: sbatch on the login node, a shared path for the project and the file store"
         return slurm_jobs.verdict(routes, note=note)
 
     # --- route 1: the MLflow Projects backend ---------------------------------------------
@@ -106,6 +116,7 @@ class HpcCheck(MlflowTracking):
                     argv += ["-P", f"alpha={point['alpha']!r}", "-P", f"l1_ratio={point['l1_ratio']!r}"]
                     ctx.run(argv, cwd=project, env=env, timeout=RUN_TIMEOUT)
                 jobs.wait(ids)
+        route.site = "a tracking server the jobs reach, sbatch, a shared path for the project (run from its folder)"
             except CommandError as exc:
                 route.why = f"`mlflow run -b slurm` failed with the tool's own error: {_tool_error(str(exc))}"
             except TimeoutError as exc:
@@ -123,7 +134,54 @@ class HpcCheck(MlflowTracking):
             "time": options["time_limit"]
         }
 
-    # --- route 2: sbatch scripts logging to the tracking server ---------------------------
+    # --- route 2: sbatch scripts logging to a file store on the shared path, no server -------
+    def _serverless_route(self, ctx: Context, jobs, folder: Path, project: Path) -> slurm_jobs.Route:
+        from mlflow import MlflowClient
+
+        store = folder / "mlruns"
+        uri = store.resolve().as_uri()
+        route = slurm_jobs.Route(
+            "sbatch scripts logging to MLflow's file store on the shared path (no server while the jobs run)",
+            native=False,
+            site="sbatch on the login node and a shared path for the project and the file store; no server",
+            tracked=f"MLflow's file store on the shared path ({uri}), read back by the client afterwards",
+            configured=(
+                "the store's file: URI, the experiment id and MLFLOW_ALLOW_FILE_STORE=true exported in each job "
+                "script (MLflow 3 refuses its file store without it: maintenance mode)"
+            ),
+        )
+        start = time.perf_counter()
+        os.environ[FILE_STORE_FLAG] = "true"  # this process reads the store back too
+        try:
+            client = MlflowClient(uri)
+            experiment = client.create_experiment("exam-hpc-files")
+        except Exception as exc:  # the tool's own refusal is the evidence
+            route.why = f"MLflow could not open a file store: {_tool_error(str(exc))}"
+            return route
+        with jobs.watching("sbatch jobs logging to a file store", len(ctx.points)) as ids:
+            try:
+                submitted = []
+                for k, point in enumerate(ctx.points):
+                    script = (
+                        f"export MLFLOW_TRACKING_URI={shlex.quote(uri)}\n"
+                        f"export MLFLOW_EXPERIMENT_ID={experiment}\n"
+                        f"export {FILE_STORE_FLAG}=true\n"
+                        f"cd {shlex.quote(str(project))}\n"
+                        f"{shlex.quote(sys.executable)} train.py {point['alpha']!r} {point['l1_ratio']!r}\n"
+                    )
+                    route.glue_lines = len(script.splitlines())
+                    out = folder / f"files-{k}.out"
+                    submitted.append(jobs.submit(script, name="mlops-compare-mlflow", chdir=project, output=out))
+                jobs.wait(submitted)
+            except TimeoutError as exc:
+                route.why = str(exc)
+        route.seconds = time.perf_counter() - start
+        route.jobs = jobs.records(ids)
+        if not route.why:
+            slurm_jobs.check_metrics(ctx, route, self._tracked(client, experiment))
+        return route
+
+    # --- route 3: sbatch scripts logging to the tracking server ---------------------------
     def _sbatch(self, ctx: Context, jobs, client, url: str, folder: Path, project: Path) -> slurm_jobs.Route:
         route = slurm_jobs.Route(
             "sbatch scripts logging to the tracking server on the login node",
@@ -140,6 +198,7 @@ class HpcCheck(MlflowTracking):
                         f"export MLFLOW_TRACKING_URI={shlex.quote(url)}\n"
                         f"export MLFLOW_EXPERIMENT_ID={experiment}\n"
                         f"cd {shlex.quote(str(project))}\n"
+            site="a long-running `mlflow server` on the login node that compute nodes reach, sbatch, a shared path",
                         f"{shlex.quote(sys.executable)} train.py {point['alpha']!r} {point['l1_ratio']!r}\n"
                     )
                     route.glue_lines = len(script.splitlines())

@@ -26,7 +26,10 @@ class HpcCheck:
         folder = ctx.workspace / "hpc"
         folder.mkdir(exist_ok=True)
         route = slurm_jobs.Route(
-            "sbatch, one script per grid point", native=False, tracked="nothing (job output files)"
+            "sbatch, one script per grid point",
+            native=False,
+            tracked="nothing (job output files)",
+            site="sbatch on the login node and a shared path for the scripts and output files",
         )
         start = time.perf_counter()
         outputs: dict[str, object] = {}
