@@ -59,6 +59,7 @@ class HpcCheck(MlflowTracking):
         routes = []
         up_seconds = 0.0
         with jobs.cancel_on_term():
+            files = self._serverless_route(ctx, jobs, folder, project)  # before any server exists
             try:
                 up, up_seconds, why = server.start()
                 if up:
@@ -70,7 +71,6 @@ class HpcCheck(MlflowTracking):
                 else:
                     routes.append(files)
                     note = f"the tracking server for the server routes did not start: {why}"
-            files = self._serverless_route(ctx, jobs, folder, project)  # before any server exists
             finally:
                 server.stop()
         note += "; from the site: sbatch on the login node, a shared path for the project and the file store"
@@ -105,6 +105,7 @@ class HpcCheck(MlflowTracking):
             f"projects), slurm_config.json {json.dumps(config)}, PYTHONPATH to the plugin"
         )
         route.tracked = f"the tracking server ({url})"
+        route.site = "a tracking server the jobs reach, sbatch, a shared path for the project (run from its folder)"
         experiment = client.create_experiment("exam-hpc-plugin")
         env = {"PYTHONPATH": os.pathsep.join([str(plugins), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
         env["MLFLOW_TRACKING_URI"] = url
@@ -116,7 +117,6 @@ class HpcCheck(MlflowTracking):
                     argv += ["-P", f"alpha={point['alpha']!r}", "-P", f"l1_ratio={point['l1_ratio']!r}"]
                     ctx.run(argv, cwd=project, env=env, timeout=RUN_TIMEOUT)
                 jobs.wait(ids)
-        route.site = "a tracking server the jobs reach, sbatch, a shared path for the project (run from its folder)"
             except CommandError as exc:
                 route.why = f"`mlflow run -b slurm` failed with the tool's own error: {_tool_error(str(exc))}"
             except TimeoutError as exc:
@@ -187,6 +187,7 @@ class HpcCheck(MlflowTracking):
             "sbatch scripts logging to the tracking server on the login node",
             native=False,
             tracked=f"the tracking server ({url})",
+            site="a long-running `mlflow server` on the login node that compute nodes reach, sbatch, a shared path",
         )
         experiment = client.create_experiment("exam-hpc-sbatch")
         start = time.perf_counter()
@@ -198,7 +199,6 @@ class HpcCheck(MlflowTracking):
                         f"export MLFLOW_TRACKING_URI={shlex.quote(url)}\n"
                         f"export MLFLOW_EXPERIMENT_ID={experiment}\n"
                         f"cd {shlex.quote(str(project))}\n"
-            site="a long-running `mlflow server` on the login node that compute nodes reach, sbatch, a shared path",
                         f"{shlex.quote(sys.executable)} train.py {point['alpha']!r} {point['l1_ratio']!r}\n"
                     )
                     route.glue_lines = len(script.splitlines())
