@@ -58,3 +58,19 @@ async def test_every_chart_is_wide_enough_with_a_legend_for_every_tool(size, col
                 assert tool in text, tool
             assert "rows (log scale)" in text
         assert "seconds (log)" in plots[2].plt.build() and "bytes (log)" in plots[3].plt.build()
+
+
+def test_charts_take_each_check_from_its_newest_run_and_a_running_pane_over_it():
+    from mlops_compare.evidence import Evidence
+    from mlops_compare.tui.charts import chart_records
+
+    old = measured("dvc", 2.0)
+    old.started_at = "2026-01-01T10:00:00+00:00"
+    newer = RunRecord("dvc", "failed", started_at="2026-01-02T10:00:00+00:00", checks={"grid": {"status": "fail"}})
+    evidence = Evidence.from_history([newer, old])
+    merged = chart_records(evidence, {})
+    assert merged["dvc"].checks["large_data"] == old.checks["large_data"]  # from the older run
+    assert merged["dvc"].checks["grid"]["status"] == "fail" and merged["dvc"].status == "failed"
+    running = RunRecord("dvc", "running")
+    assert chart_records(evidence, {"dvc": running, "plain": measured("plain", 1.0)})["dvc"] is running
+    assert set(chart_records(None, {"plain": measured("plain", 1.0)})) == {"plain"}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from mlops_compare.results import RunRecord
+from mlops_compare.results import ACTIVE, RunRecord
 from mlops_compare.tui.sanitize import clean
 from textual.containers import Container
 
@@ -33,6 +33,27 @@ def _number(value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     return float(value)
+
+
+def chart_records(evidence, live: dict[str, RunRecord]) -> dict[str, RunRecord]:
+    """What the charts draw per tool: each check from the newest run in which it ran and the metrics
+    of the newest run with the grid (as scores are made, `evidence.Evidence`), then what the
+    runner panes hold now for a tool that is running (*live*) laid over it."""
+    import dataclasses
+
+    out: dict[str, RunRecord] = {}
+    for tool, found in evidence.tools.items() if evidence is not None else ():
+        if found.latest is None:
+            continue
+        grid = found.grid_record
+        checks = {**found.latest.checks, **{cid: m.check for cid, m in found.checks.items()}}
+        out[tool] = dataclasses.replace(
+            found.latest, checks=checks, metrics=grid.metrics if grid is not None else found.latest.metrics
+        )
+    for tool, record in live.items():
+        if record.status in ACTIVE or tool not in out:
+            out[tool] = record
+    return out
 
 
 def layout_for(width: int, height: int, charts: int) -> tuple[int, int]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mlops_compare.summary import Summary
 from mlops_compare.tui import messages, status
-from mlops_compare.tui.charts import ChartsView
+from mlops_compare.tui.charts import ChartsView, chart_records
 from mlops_compare.tui.checkpoint_table import CheckpointTable
 from mlops_compare.tui.checkpoints import CheckpointDetail, selected_text
 from mlops_compare.tui.runner_pane import RunnerPane
@@ -205,8 +205,8 @@ class MainScreen(Screen):
     def refresh_charts(self) -> None:
         if self.view != "charts":
             return  # drawn when the charts view is shown
-        records = {p.tool: p.record for p in self.query(RunnerPane) if p.record is not None}
-        self.query_one(ChartsView).show(records)
+        live = {p.tool: p.record for p in self.query(RunnerPane) if p.record is not None}
+        self.query_one(ChartsView).show(chart_records(getattr(self.app, "evidence", None), live))
 
     def _with_pane(self, tool: str, action: Callable[[RunnerPane], None]) -> None:
         """Do *action* on the tool's pane now, or as soon as it is mounted (panes mount lazily)."""
