@@ -317,6 +317,22 @@ class RunnerProcess:
             self._emit(events.decode(buffer))
 
 
+def longest_first(requests: list[RunRequest], store: Store | None, jobs: int = 2) -> list[int]:
+    """Indices of *requests* in the order to start them: longest first, by the wall seconds of
+    each tool's newest stored run (a tool never run, or no store: first, in the given order).
+
+    With fewer slots than runners, a long runner started last decides when the whole run
+    ends; longest first packs the slots about evenly. One slot per runner: the given order.
+    """
+    if store is None or jobs >= len(requests) or len(requests) < 2:
+        return list(range(len(requests)))
+    try:
+        last = {tool: record.seconds for tool, record in store.latest().items()}
+    except (OSError, ValueError):
+        last = {}
+    return sorted(range(len(requests)), key=lambda i: -last.get(requests[i].tool, float("inf")))
+
+
 async def run_many(
     requests: list[RunRequest],
     jobs: int = 2,
@@ -327,7 +343,9 @@ async def run_many(
 ) -> list[RunRecord]:
     """Run *requests*, at most *jobs* at once; records come back in request order.
 
-    *factory* makes each run: `RunnerProcess` here, or an executor's (e.g. a Slurm batch job).
+    They start longest first by the store's last run of each tool (`longest_first`), so the
+    longest runner does not start last and hold up the end. *factory* makes each run:
+    `RunnerProcess` here, or an executor's (e.g. a Slurm batch job).
     """
     gate = asyncio.Semaphore(max(1, jobs))
     processes = [factory(r, on_event, store) for r in requests]
@@ -338,7 +356,9 @@ async def run_many(
                 on_start(process)
             return await process.run()
 
-    tasks = [asyncio.ensure_future(one(p)) for p in processes]
+    # the gate lets tasks in in the order they were created
+    by_index = {i: asyncio.ensure_future(one(processes[i])) for i in longest_first(requests, store, jobs)}
+    tasks = [by_index[i] for i in range(len(processes))]
     try:
         return list(await asyncio.gather(*tasks))
     except asyncio.CancelledError:
