@@ -86,7 +86,7 @@ CHECKS: tuple[Check, ...] = (
     # array with [exam.hpc], else local processes released together), each writing to the
     # tool's store on the shared path without a server; pass = nothing lost or corrupt the
     # tool's default way, partial = only with the workaround (runners/checks/concurrency.py).
-    Check("concurrency", "many tasks write to the tool's store at once", enabled_by="concurrency"),
+    Check("concurrency", "many tasks write to the tool's store at once", enabled_by="concurrency", added="0.2.0"),
 )
 CHECK_IDS = tuple(check.id for check in CHECKS)
 CHECKS_BY_ID = {check.id: check for check in CHECKS}

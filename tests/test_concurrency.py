@@ -33,7 +33,7 @@ def _run(tools, exam, env, base) -> dict:
     from mlops_compare.executors.local import RunRequest, run_many
     from mlops_compare.store import Store
 
-    requests = [RunRequest(t, exam, timeout=1500, env=env, workdir=base / "ws") for t in tools]
+    requests = [RunRequest(t, exam, timeout=2400, env=env, workdir=base / "ws") for t in tools]
     records = asyncio.run(run_many(requests, 2, lambda t, e: None, Store(base / "store")))
     return {r.tool: r for r in records}
 
@@ -179,3 +179,45 @@ def test_error_kinds():
     dvc = "ERROR: Unable to acquire lock. Most likely another DVC process is running"
     assert first_error(["Running stage 'train':", dvc]) == dvc
     assert many.error_kind(dvc).startswith("ERROR: Unable to acquire lock")
+
+
+def test_report_table_matrix_phrase_and_pane_line():
+    """A stored concurrency check becomes a table per tool and variant, a matrix phrase and a pane line."""
+    from mlops_compare import criteria
+    from mlops_compare.checks import concurrency
+    from mlops_compare.evidence import Evidence
+    from mlops_compare.report import decision_report
+    from mlops_compare.results import RunRecord
+
+    numbers = {"tasks": 12, "mode": "local", "variants": 2}
+    for i, (name, default, counts) in enumerate(
+        [("SQLite store, created fresh by the tasks", 1, (12, 12, 5, 5, 0, 0)), ("file store", 0, (12,) * 4 + (0, 0))],
+        1,
+    ):
+        numbers |= {f"variant{i}": name, f"variant{i}_default": default, f"variant{i}_seconds": 30.5}
+        numbers |= {f"variant{i}_{k}": v for k, v in zip(concurrency.COUNTS, counts, strict=True)}
+    numbers["variant1_errors"] = json.dumps({"OperationalError": {"count": 7, "first": "duplicate column name: step"}})
+    check = {"status": "partial", "seconds": 60.0, "evidence": "…", "numbers": numbers}
+    record = RunRecord(tool="mlflow", status="passed", tool_version="3.17.2", started_at="2026-12-04T17:00:00+00:00")
+    record.checks = {"concurrency": check}
+    c = criteria.load(criteria.SHIPPED)
+    text = decision_report(c, c.profiles[c.default_profile], Evidence.from_history([record]))
+    table = text.split("Many writers at once (12 tasks, local)", 1)[1]
+    assert "| mlflow | partial | SQLite store, created fresh by the tasks | 12 | 12 | 5 | 5 | 0 | 0 | 30.5 |" in table
+    assert "7x OperationalError: duplicate column name: step" in table
+    assert "file store (workaround)" in table
+    assert concurrency.phrase(check) == "5/12, 12/12 (workaround)"
+    assert concurrency.pane_line(check).startswith("concurrency (12 at once, local): SQLite store: 5/12 back, 7 failed")
+
+
+def test_under_the_slurm_executor_the_array_is_submitted_from_the_login_side():
+    """No runner job waits for its own array: with [exam.hpc] the check runs on the login-node side."""
+    from mlops_compare.executors.slurm import split_exam
+
+    exam = {**_exam(hpc={}), "checks": ["grid", "concurrency"]}
+    job, login = split_exam(exam)
+    assert login is not None and login["checks"] == ["concurrency"]
+    assert job is not None and "concurrency" not in job["checks"] and "grid" in job["checks"]
+    # Without [exam.hpc] the tasks are local processes: they run inside the runner's own job.
+    job, login = split_exam({**_exam(), "checks": ["grid", "concurrency"]})
+    assert login is None and job is not None

@@ -25,7 +25,7 @@ from pathlib import Path
 
 START_WAIT = 600.0  # seconds a ready task waits for the release before giving up
 TAIL = 30  # lines of the command's output kept in the result
-ERROR = re.compile(r"^(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit|Interrupt))\b:?\s*(.*)$")
+ERROR = re.compile(r"^(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit|Interrupt|Timeout))\b:?\s*(.*)$")
 
 
 def first_error(lines: list[str]) -> str:
@@ -62,7 +62,12 @@ def main(argv: list[str] | None = None) -> int:
             code = subprocess.run(
                 task["argv"],
                 cwd=task["cwd"],
-                env={k: v for k, v in {**os.environ, **task.get("env", {})}.items() if v is not None},
+                # unbuffered: a task killed at the timeout still leaves what it printed
+                env={
+                    k: v
+                    for k, v in {**os.environ, "PYTHONUNBUFFERED": "1", **task.get("env", {})}.items()
+                    if v is not None
+                },
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -70,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             ).returncode
         except subprocess.TimeoutExpired:
             code = -9
+            out.write(f"TaskTimeout: killed after {spec.get('timeout'):g} s (the check's task timeout)\n".encode())
         except OSError as exc:
             out.write(f"OSError: {exc}\n".encode())
             code = 127
