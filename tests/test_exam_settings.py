@@ -22,7 +22,7 @@ def test_without_the_tables_the_checks_are_not_configured(criteria_copy):
     s3 = {"endpoint_url": "", "bucket": "mlops-compare", "prefix": "exam", "region": "us-east-1"}
     assert exam["storage"] == {"shared_path": "", "timeout": 60.0, "s3": s3}
     # large_data ships switched on, at the default sizes, with the cache outside any workspace
-    assert exam["large_data"] == {"rows": [10_000, 100_000, 1_000_000], "slow_factor": 10.0, "data": "", "cache": ""}
+    assert exam["large_data"] == {"rows": [10_000, 100_000], "slow_factor": 10.0, "data": "", "cache": ""}
     planned = exam_for(criteria_mod.load(criteria_copy), Choices())["large_data"]["cache"]
     assert planned == str(large_data.default_cache()) and planned.endswith("mlops-compare/large-data")
     text = criteria_copy.read_text()
