@@ -88,8 +88,8 @@ def check_csv(path: Path, target: str, given: str) -> dict[str, Any]:
                     f"column {name!r} is empty at line {line}: fill in the missing value or drop the row "
                     "(every value must be a number)"
                 )
-            number = _number(value)
-            if number is None:
+            parsed = _number(value)
+            if parsed is None:
                 hint = (
                     f" (a decimal comma? write {value.replace(',', '.')})"
                     if _number(value.replace(",", ".")) is not None

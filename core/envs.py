@@ -101,7 +101,7 @@ def root_for(configured: str | None = None, base: Path | None = None) -> Path:
 def uv_bin() -> str:
     """The uv executable of the `uv` distribution (a dependency of mlops-compare), else one on PATH."""
     try:
-        import uv  # type: ignore[import-untyped]
+        import uv
 
         return uv.find_uv_bin()
     except (ImportError, FileNotFoundError):
@@ -258,7 +258,8 @@ class Env:
                 out[name.strip()] = where.strip()
             elif line.startswith("-e "):
                 where = line[3:].strip()
-                source = next((s for s in self.meta.get("sources", []) if where.endswith(s["install"][-1])), {})
+                sources = self.meta.get("sources", [])
+                source: dict[str, Any] = next((s for s in sources if where.endswith(s["install"][-1])), {})
                 out[source.get("dist") or where] = f"{source.get('version', '')} (editable {where})"
         return out
 
@@ -515,7 +516,7 @@ def prepare(envs: Envs, specs: dict[str, Spec], on_line: Line | None = None) -> 
     done: dict[str, Env | EnvError] = {}
     for tool, spec in specs.items():
         try:
-            done[tool] = envs.ensure(spec, on_line=(lambda line, t=tool: on_line(f"{t}: {line}")) if on_line else None)
+            done[tool] = envs.ensure(spec, on_line=_prefixed(on_line, tool) if on_line else None)
         except EnvError as exc:
             if exc.kind == "unwritable":
                 raise
@@ -575,7 +576,7 @@ def prepare_requests(requests: list, say: Line | None = None) -> dict[str, Env]:
             try:
                 env = where.ensure(
                     spec,
-                    (lambda line, t=request.tool: say(f"{t}: {line}") if _headline(line) else None) if say else None,
+                    _prefixed(say, request.tool, _headline) if say else None,
                 )
             except EnvError as exc:
                 if exc.kind in ("unwritable", "network"):
@@ -634,7 +635,7 @@ def command(args) -> int:
         done = prepare_requests(requests, lambda line: print(line, file=sys.stderr, flush=True))
         failed = [r.tool for r in requests if r.environment and r.environment.get("error")]
         for request in requests:
-            env = done.get(f"{root}/{Spec.from_dict(request.environment['spec']).key}") if _usable(request) else None
+            env = done.get(f"{root}/{_spec_key(request)}") if _usable(request) else None
             if env is not None:
                 how = f"built in {env.seconds:.1f} s" if env.built else "ready"
                 print(f"{request.tool}: {env.key} {how}")
@@ -643,7 +644,7 @@ def command(args) -> int:
     users: dict[str, list[str]] = {}
     for request in requests:
         if _usable(request):
-            users.setdefault(Spec.from_dict(request.environment["spec"]).key, []).append(request.tool)
+            users.setdefault(_spec_key(request), []).append(request.tool)
     found = where.all()
     print(f"{root}: {len(found)} environment(s)")
     for env in found:
@@ -655,8 +656,8 @@ def command(args) -> int:
             f"  {env.key}  {_size(env.size()):>8}  last used {_ago(env.last_use())}  {tools}"
             + (f"  [{tool_versions}]" if tool_versions else "")
         )
-    for key, tools in users.items():
-        print(f"  {key}  not built yet: {', '.join(tools)} (mlops-compare envs --prepare)")
+    for key, waiting in users.items():
+        print(f"  {key}  not built yet: {', '.join(waiting)} (mlops-compare envs --prepare)")
     for request in requests:
         if request.environment is not None and request.environment.get("error"):
             print(f"  {request.tool}: {request.environment['error']}")
@@ -666,6 +667,23 @@ def command(args) -> int:
 
 
 _TOOLS = ("mlflow", "dvc", "metaflow", "zenml", "wandb", "mlflow-slurm")
+
+
+def _spec_key(request) -> str:
+    """The key of a usable request's environment (see `_usable`)."""
+    return Spec.from_dict((request.environment or {})["spec"]).key
+
+
+def _prefixed(
+    say: Callable[[str], object], tool: str, keep: Callable[[str], bool] | None = None
+) -> Callable[[str], None]:
+    """*say* for one tool's lines: each prefixed with the tool's name; only those *keep* accepts."""
+
+    def out(line: str) -> None:
+        if keep is None or keep(line):
+            say(f"{tool}: {line}")
+
+    return out
 
 
 def _usable(request) -> bool:

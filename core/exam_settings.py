@@ -97,7 +97,7 @@ def parse_exam(raw: Any, problem: Report) -> Exam:
     grid: dict[str, tuple[float, ...]] = {}
     for key in ("alpha", "l1_ratio"):
         values = raw_grid.get(key, [0.0, 0.5, 1.0]) if isinstance(raw_grid, dict) else []
-        numbers = [number(v) for v in values] if isinstance(values, list) else [None]
+        numbers: list[float | None] = [number(v) for v in values] if isinstance(values, list) else [None]
         if not numbers or any(n is None or not math.isfinite(n) or n < 0 for n in numbers):
             problem(f"exam.grid.{key} must be a non-empty list of numbers >= 0", "exam", "grid", key)
             numbers = [0.5]

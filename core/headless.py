@@ -156,7 +156,7 @@ class _Stops:
         self.received = signum
         if signum == signal.SIGHUP:
             _leave_terminal()
-        reason = f"stopped by {STOP_SIGNALS[signum]}"
+        reason = f"stopped by {STOP_SIGNALS[signal.Signals(signum)]}"
         for process in self.processes:
             if signum == signal.SIGHUP and hasattr(process, "detach"):
                 process.detach()  # a Slurm job runs on; `run --attach` collects it
@@ -187,8 +187,8 @@ def _stopped(stops: _Stops, executor, records: list[RunRecord], store: Store, at
         slurm_runs.save(store, executor.run_id, executor.options.to_dict(), tickets)
         attach = ["mlops-compare", "run", "--attach", executor.run_id]
         attach += ["--store", args.store] if args.store != DEFAULT_DIR else []
-        jobs = ", ".join(f"{p.request.tool} {p.job_id}" for p in left)
-        lines.append(f"{STOP_SIGNALS[signum]}: Slurm jobs keep running ({jobs}); collect them with: ")
+        jobs = ", ".join(f"{p.request.tool} {getattr(p, 'job_id', '')}" for p in left)
+        lines.append(f"{STOP_SIGNALS[signal.Signals(signum)]}: Slurm jobs keep running ({jobs}); collect them with: ")
         lines[-1] += " ".join(attach)
     elif attached is not None:
         attached.unlink(missing_ok=True)
@@ -196,7 +196,7 @@ def _stopped(stops: _Stops, executor, records: list[RunRecord], store: Store, at
     if done:
         lines.append(summary_table(done))
         lines.append(f"results stored in {store.runs}")
-    lines.append(f"stopped by {STOP_SIGNALS[signum]}")
+    lines.append(f"stopped by {STOP_SIGNALS[signal.Signals(signum)]}")
     with contextlib.suppress(OSError):  # the terminal may be gone
         print("\n".join(lines), file=sys.stderr, flush=True)
     return 128 + signum

@@ -10,6 +10,7 @@ a candidate and is never listed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +65,7 @@ def unscored(criteria: Criteria, evidence: Evidence | None = None, *, installed:
     return out
 
 
-def to_data(items: list[Unscored]) -> list[dict[str, Any]]:
+def to_data(items: Sequence[Unscored]) -> list[dict[str, Any]]:
     return [
         {
             "tool": u.tool,

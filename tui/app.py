@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 # first frame must come quickly (see benchmarks/tui_startup.py).
 from textual import work
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -240,7 +241,7 @@ class MlopsCompareApp(App[int]):
                 self.post_message(EventsArrived(tool, late))
             self.post_message(RunFinished(tool, record))
 
-        self.run_worker(run, name=f"run:{tool}", group="runs", exit_on_error=False)
+        self.run_worker(run(), name=f"run:{tool}", group="runs", exit_on_error=False)
 
     def flush_events(self) -> None:
         for tool, events in self.runs.drain().items():
@@ -310,7 +311,13 @@ class MlopsCompareApp(App[int]):
         from mlops_compare.tui.checkpoint_table import CheckpointTable
         from mlops_compare.tui.help_screen import HelpScreen
 
-        sections = [("Main screen", MainScreen.BINDINGS), ("Checkpoints table", CheckpointTable.BINDINGS)]
+        sections = [
+            (title, [b for b in bindings if isinstance(b, Binding)])
+            for title, bindings in (
+                ("Main screen", MainScreen.BINDINGS),
+                ("Checkpoints table", CheckpointTable.BINDINGS),
+            )
+        ]
         self.push_screen(HelpScreen(sections, HELP_EXTRA))
 
     def get_system_commands(self, screen) -> list[SystemCommand]:
@@ -338,7 +345,7 @@ class MlopsCompareApp(App[int]):
             return
         self._stopping = True
         self.notify("Stopping the runs and storing their records… (q again: quit at once)", markup=False)
-        self.run_worker(self._exit_when_stopped, group="quit", exit_on_error=False)
+        self.run_worker(self._exit_when_stopped(), group="quit", exit_on_error=False)
 
     async def _exit_when_stopped(self) -> None:
         await self.runs.wait_idle(STOP_SECONDS)
@@ -373,7 +380,7 @@ class MlopsCompareApp(App[int]):
             self.exit(self._exit_code)
             return
         self._stopping = True
-        self.run_worker(self._exit_when_stopped, group="quit", exit_on_error=False)
+        self.run_worker(self._exit_when_stopped(), group="quit", exit_on_error=False)
 
 
 def _kill_all() -> None:

@@ -141,7 +141,7 @@ class CheckpointTable(Widget, can_focus=True):
             line.append(" " * (GAP if index < len(self._columns) - 1 else 1))
         return line
 
-    def _render(self, text: Text, style) -> Strip:
+    def _render_text(self, text: Text, style) -> Strip:
         segments = list(text.render(self.app.console, end=""))
         return Strip(segments).crop_extend(0, self.size.width, self.rich_style).apply_style(style)
 
@@ -152,7 +152,7 @@ class CheckpointTable(Widget, can_focus=True):
         if y == 0:
             if self._header is None:
                 header = self._line({c.key: Text(c.label) for c in self._columns})
-                self._header = self._render(header, self.get_component_rich_style("checkpoint-table--header"))
+                self._header = self._render_text(header, self.get_component_rich_style("checkpoint-table--header"))
             return self._header
         row = self._top + y - 1
         if row >= self.row_count:
@@ -163,7 +163,7 @@ class CheckpointTable(Widget, can_focus=True):
             if text is None:
                 text = self._texts[row] = self._line(self._cells(row))
             style = self.get_component_rich_style("checkpoint-table--cursor") if row == self.cursor_row else None
-            strip = self._strips[row] = self._render(text, style) if style else self._render(text, self.rich_style)
+            strip = self._strips[row] = self._render_text(text, style or self.rich_style)
         return strip
 
     def _refresh_row(self, row: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 from pathlib import Path
 
 from mlops_compare.summary import Summary
@@ -30,6 +31,9 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.events import Resize
+
+if TYPE_CHECKING:
+    from mlops_compare.tui.app import MlopsCompareApp
 from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
@@ -234,7 +238,7 @@ class MainScreen(Screen):
 
         def load(record):
             def action(pane: RunnerPane) -> None:
-                if pane.record is None and not self.app.runs.is_active(pane.tool):
+                if pane.record is None and not cast("MlopsCompareApp", self.app).runs.is_active(pane.tool):
                     pane.load_stored(record)
 
             return action

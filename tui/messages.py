@@ -66,7 +66,7 @@ class EventsArrived(Message):
     """Every event one runner sent since the previous flush, in order; all of a run's come before its `RunFinished`."""
 
     tool: str
-    events: list[dict[str, Any]]
+    events: list[dict[str, Any] | str]  # a log line may come as its text alone
 
 
 @dataclass

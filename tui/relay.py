@@ -88,8 +88,9 @@ class RelayServer:
         started.cancel()
         if process.pgid is not None:
             self.send(protocol.Started(tool, process.pgid, process.token))
-        elif getattr(process, "job_id", None):  # a Slurm job
-            self.send(protocol.Submitted(tool, process.job_id, dict(process.options.env)))
+        elif job_id := getattr(process, "job_id", None):  # a Slurm job
+            slurm_job: Any = process
+            self.send(protocol.Submitted(tool, job_id, dict(slurm_job.options.env)))
         try:
             record: RunRecord = await task
         except asyncio.CancelledError:

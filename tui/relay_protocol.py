@@ -144,7 +144,7 @@ def decode(line: bytes | str) -> Message:
             values["items"] = [_number_fields(item) for item in values["items"]]
         return kind(**values)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ProtocolError(f"bad {kind.op} message: {exc}") from None
+        raise ProtocolError(f"bad {op} message: {exc}") from None
 
 
 def _number_fields(item: Any) -> Any:

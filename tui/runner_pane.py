@@ -76,7 +76,7 @@ class RunnerPane(Vertical):
     def compose(self) -> ComposeResult:
         yield TextLine(classes="run-status")
         with Container(classes="pane-body"):
-            checks = DataTable(classes="checks", cursor_type="row", zebra_stripes=False)
+            checks: DataTable[Any] = DataTable(classes="checks", cursor_type="row", zebra_stripes=False)
             checks.add_column("Check", key="id", width=15)
             checks.add_column("Status", key="status", width=9)
             checks.add_column("s", key="seconds", width=6)
@@ -84,7 +84,9 @@ class RunnerPane(Vertical):
                 checks.add_row(check.id, status.check_cell(None), "", key=check.id)
             yield checks
             # no cell padding: right-aligned numbers in 36 columns, so four panes fit side by side at 160
-            metrics = DataTable(classes="metrics", cursor_type="row", zebra_stripes=False, cell_padding=0)
+            metrics: DataTable[Any] = DataTable(
+                classes="metrics", cursor_type="row", zebra_stripes=False, cell_padding=0
+            )
             for name, width in zip(METRICS, (6, 6, 8, 8, 8), strict=True):
                 label = Text("l1" if name == "l1_ratio" else name, justify="right")
                 metrics.add_column(label, key=name, width=width)
@@ -118,6 +120,7 @@ class RunnerPane(Vertical):
             # a new run's first events (the final record of the last one is never folded into)
             self._reset(RunRecord(tool=self.tool, status="starting"), stored=False)
         record = self.record
+        assert record is not None  # set by _reset above at the latest
         lines: list[str] = []
         checks_changed = False
         for event in batch:

@@ -65,7 +65,7 @@ class RunManager:
         self.handles: dict[str, RunHandle] = {}
         self.queued: set[str] = set()
         self._cancelled: set[str] = set()
-        self._pending: dict[str, list[dict[str, Any]]] = {}
+        self._pending: dict[str, list[dict[str, Any] | str]] = {}
         self._pending_lock = threading.Lock()  # on_event may be called from the runs thread
         self._running = 0  # runs holding one of the *jobs* slots
         self._waiting: dict[str, asyncio.Future[bool]] = {}  # queued runs in order: True = your turn
@@ -81,7 +81,7 @@ class RunManager:
             else:
                 buffer.append(event)
 
-    def drain(self, tool: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    def drain(self, tool: str | None = None) -> dict[str, list[dict[str, Any] | str]]:
         """Take the buffered events (of one tool, or all) in arrival order."""
         with self._pending_lock:
             if tool is not None:
@@ -100,7 +100,7 @@ class RunManager:
         return tool in self.handles
 
     def submit(
-        self, tool: str, criteria: Criteria, on_start: Callable[[str], None] | None = None
+        self, tool: str, criteria: Criteria, on_start: Callable[[str], object] | None = None
     ) -> Coroutine[Any, Any, RunRecord]:
         """Queue *tool* now (so it counts as active at once); await the result to run it.
 
@@ -119,7 +119,7 @@ class RunManager:
             self._idle.clear()
         return self._run(tool, handle, on_start)
 
-    async def _run(self, tool: str, handle: RunHandle, on_start: Callable[[str], None] | None) -> RunRecord:
+    async def _run(self, tool: str, handle: RunHandle, on_start: Callable[[str], object] | None) -> RunRecord:
         started = False
         try:
             if not await self._turn(tool):

@@ -20,7 +20,7 @@ RATING_MAX = 5.0
 def closest_flip(summary: Summary, tool: str | None = None) -> Flip | None:
     """The smallest weight change that changes first place (to *tool*, if given)."""
     flips = [f for f in summary.flips.values() if f.delta is not None and (tool is None or f.challenger == tool)]
-    return min(flips, key=lambda f: abs(f.delta), default=None)
+    return min(flips, key=lambda f: abs(f.delta or 0.0), default=None)
 
 
 class Scoreboard(Static):

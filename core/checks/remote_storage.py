@@ -25,7 +25,11 @@ S3_DEFAULTS = {
 
 def parse_settings(table: dict[str, Any], problem: Report) -> dict[str, Any]:
     where = ("exam", "storage")
-    known = {"shared_path": (str, bool), "s3": (dict, bool), "timeout": (int, float)}
+    known: dict[str, type | tuple[type, ...]] = {
+        "shared_path": (str, bool),
+        "s3": (dict, bool),
+        "timeout": (int, float),
+    }
     out = known_keys(table, known, where, problem)
     if out.get("shared_path") is True:
         problem(

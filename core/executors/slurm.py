@@ -256,7 +256,7 @@ class SlurmJob(launcher.RunnerProcess):
         else:
             self._note(f"following Slurm job {self.job_id} (submitted {self.submitted or 'earlier'})")
         self.started.set()
-        _LIVE_JOBS[self.job_id] = dict(self.options.env)
+        _LIVE_JOBS[self._job_id] = dict(self.options.env)
         try:
             await self._follow()
             if self.left_running:  # detached: the job runs on, `run --attach` stores its record
@@ -273,7 +273,7 @@ class SlurmJob(launcher.RunnerProcess):
             self._conclude()
             raise
         finally:
-            _LIVE_JOBS.pop(self.job_id, None)
+            _LIVE_JOBS.pop(self._job_id, None)
         self._conclude()
         return self.record
 
@@ -339,8 +339,14 @@ class SlurmJob(launcher.RunnerProcess):
             return
         self._wake.set()
 
+    @property
+    def _job_id(self) -> str:
+        """The job's id, for what runs only once it was submitted."""
+        assert self.job_id is not None, "not submitted"
+        return self.job_id
+
     def _query(self) -> slurm.JobState:
-        current = slurm.state(self.job_id, env=self.options.env, timeout=self.options.command_timeout)
+        current = slurm.state(self._job_id, env=self.options.env, timeout=self.options.command_timeout)
         self._observe(current)
         return current
 
@@ -362,7 +368,7 @@ class SlurmJob(launcher.RunnerProcess):
         """scancel the job and wait (up to *limit* s) until it has left the queue."""
         try:
             await asyncio.to_thread(
-                slurm.cancel, self.job_id, env=self.options.env, timeout=self.options.command_timeout
+                slurm.cancel, self._job_id, env=self.options.env, timeout=self.options.command_timeout
             )
         except slurm.SlurmError as exc:
             self._note(f"scancel {self.job_id} failed: {exc}")
@@ -379,7 +385,7 @@ class SlurmJob(launcher.RunnerProcess):
 
     def _scancel_now(self) -> None:
         with contextlib.suppress(slurm.SlurmError):
-            slurm.cancel(self.job_id, env=self.options.env, timeout=self.options.command_timeout)
+            slurm.cancel(self._job_id, env=self.options.env, timeout=self.options.command_timeout)
 
     # --- the record -----------------------------------------------------------------------
 

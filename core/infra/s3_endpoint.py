@@ -208,6 +208,7 @@ class LocalS3:
         return Redactor(secret_values(self.env)).redact(text)
 
     def _wait_until_answering(self, deadline: float) -> None:
+        assert self.process is not None, "started"
         while True:
             if self.process.poll() is not None:
                 raise S3EndpointError(

@@ -169,8 +169,8 @@ def state(job_id: str, *, env: Mapping[str, str] | None = None, timeout: float =
 
     conf = (env or {}).get("SLURM_CONF", os.environ.get("SLURM_CONF", ""))
     if conf not in _NO_ACCOUNTING and shutil.which("sacct"):
-        fields = "State,Reason,ExitCode,Start,End,NodeList"
-        out = _run(["sacct", "-n", "-P", "-X", "-j", job_id, "-o", fields], env, timeout)
+        columns = "State,Reason,ExitCode,Start,End,NodeList"
+        out = _run(["sacct", "-n", "-P", "-X", "-j", job_id, "-o", columns], env, timeout)
         if "accounting storage is disabled" in out.stderr:
             _NO_ACCOUNTING.add(conf)
         elif out.returncode == 0 and out.stdout.strip():

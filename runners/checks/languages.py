@@ -57,7 +57,7 @@ def stats_match(got: dict[str, Any] | None, expected: dict[str, float]) -> bool:
 def metrics_match(ctx: Context, point: dict[str, float], got: dict[str, Any] | None) -> bool:
     """The notebook's metrics equal the plain baseline's for *point*, bit for bit."""
     expected = ctx.baseline[common.point_key(**point)]
-    return bool(got) and all(float(got[m]) == expected[m] for m in METRICS)
+    return got is not None and bool(got) and all(float(got[m]) == expected[m] for m in METRICS)
 
 
 def execute_argv(notebook: str = NOTEBOOK) -> list[str]:

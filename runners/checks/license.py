@@ -22,6 +22,7 @@ import importlib.metadata
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 BASELINE = ("numpy", "pandas", "scikit-learn")
 
@@ -150,22 +151,23 @@ def _from_text(text: str) -> str | None:
     return " OR ".join(names)
 
 
-def classify(metadata: Mapping[str, str] | importlib.metadata.PackageMetadata) -> Licence:
+def classify(metadata: Mapping[str, Any] | importlib.metadata.PackageMetadata) -> Licence:
     """The licence a distribution's metadata states (see the module docstring for the order)."""
-    expression = (metadata.get("License-Expression") or "").strip()
+    get = metadata.get  # type: ignore[union-attr]  # a mapping's, or the email.message.Message PackageMetadata is
+    expression = (get("License-Expression") or "").strip()
     if expression:
         value = _evaluate(expression)
         if value is not None:
             return Licence(expression, value[0], "License-Expression", value[1])
         return Licence(expression, False, "License-Expression")
     getall = getattr(metadata, "get_all", None)
-    classifiers = (getall("Classifier") if getall else metadata.get("Classifier", [])) or []
+    classifiers = (getall("Classifier") if getall else get("Classifier", [])) or []
     licences = [c.split("::")[1:] for c in classifiers if c.startswith("License ::")]
     approved = [" ".join(parts[-1].split()) for parts in licences if parts[0].strip() == "OSI Approved"]
     if approved:
         copyleft = all(re.search(r"GPL|Mozilla|Eclipse|EUPL|CDDL", name) for name in approved)
         return Licence(" / ".join(approved), True, "classifier", copyleft)
-    field = (metadata.get("License") or "").strip()
+    field = (get("License") or "").strip()
     named = _from_text(field)
     if named:
         value = _evaluate(named)
@@ -235,7 +237,7 @@ def report(distribution: str, baseline: Iterable[str] = BASELINE) -> LicenceRepo
     roots = [_canonical(b) for b in baseline]
     base, _ = closure(roots)
     if name in roots:
-        dists, missing = base, set()
+        dists, missing = base, set[str]()
         own_closure = dists
     else:
         own_closure, missing = closure([name])

@@ -76,7 +76,7 @@ def failure_outcome(
     ran none of the finished points again; partial: found, but without traceback or resume;
     fail: the tool's record does not show the failure. *redone* None: the tool cannot resume."""
     resumed = redone is not None and resume_seconds is not None
-    saved = first_seconds - resume_seconds if resumed else 0.0
+    saved = first_seconds - resume_seconds if resumed and resume_seconds is not None else 0.0
     numbers = {
         "found": int(found),
         "traceback": int(traceback_lines > 0),

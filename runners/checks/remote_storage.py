@@ -99,7 +99,7 @@ class Remote:
         """Every object under this remote's prefix (S3 only)."""
         assert self.s3 is not None
         paginator = self.client().get_paginator("list_objects_v2")
-        out = []
+        out: list[dict[str, Any]] = []
         for page in paginator.paginate(Bucket=self.s3.bucket, Prefix=self.s3.prefix.strip("/") + "/"):
             out.extend(page.get("Contents") or [])
         return out
@@ -286,6 +286,7 @@ def _s3_remote(ctx: Context, s3: dict[str, Any], token: str, timeout: float, cle
 
 def _delete_prefix(ctx: Context, remote: Remote) -> None:
     """Remove what the check wrote to the user's bucket (its fresh prefix only)."""
+    assert remote.s3 is not None  # called for the S3 remote only
     client = remote.client()
     keys = [{"Key": item["Key"]} for item in remote.objects()]
     for start in range(0, len(keys), 1000):

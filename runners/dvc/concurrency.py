@@ -23,7 +23,7 @@ from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import concurrency as many
 from mlops_compare.runners.context import Context
-from mlops_compare.runners.dvc.repo import _tool_env
+from mlops_compare.runners.dvc.repo import DvcRepo, _tool_env
 
 INPUTS = ("train.py", "common.py", "dvc.yaml", "params.yaml", common.EXAM_FILE, common.DATA_FILE)
 # The workaround as a user writes it in the array script (arguments: task, alpha, l1_ratio).
@@ -63,7 +63,7 @@ class ConcurrencyCheck:
 
         text = ctx.run(["dvc", "exp", "show", "--json"], cwd=repo, env=_tool_env(), output="capture", timeout=300)
         found = []
-        for exp in self._experiments(json.loads(text)):
+        for exp in DvcRepo._experiments(json.loads(text)):
             name = str(exp.get("name") or "")
             if not name.startswith("conc-"):
                 continue

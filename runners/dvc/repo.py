@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import psutil
 from mlops_compare.infra import proctree
@@ -64,6 +64,15 @@ def _same(a: dict[str, float], b: dict[str, float]) -> bool:
 class DvcRepo:
     """Running git and DVC in the workspace; mixed into `DvcRunner`."""
 
+    # The runner's state the checks share (set by `DvcRunner`) and its class attributes (`Runner`).
+    name: ClassVar[str]
+    example: ClassVar[str]
+    v1_rev: str
+    var_tmp_before: set[str]
+    queued: list[str]
+    experiments: dict[str, dict[str, Any]]
+    retrieved: dict[str, dict[str, float]]
+
     started = psutil.Process().create_time()  # processes older than this runner are not ours
 
     def _dvc(self, ctx: Context, *args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
@@ -91,7 +100,6 @@ class DvcRepo:
         )
         return json.loads(out)
 
-    @staticmethod
     @staticmethod
     def _experiments(show: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Flatten `dvc exp show --json`: one dict per experiment under any baseline commit."""

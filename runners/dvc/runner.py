@@ -7,7 +7,7 @@ import re
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
@@ -52,12 +52,12 @@ class DvcRunner(
     Runner,
 ):
     name = "dvc"
-    requires = ("dvc",)
+    requires: ClassVar[tuple[str, ...]] = ("dvc",)
     install = "pip install dvc"
-    requirements = ("dvc>=3.50", "dvc-s3>=3.0")  # dvc-s3: the remote_storage check's S3 remote
+    requirements: ClassVar[tuple[str, ...]] = ("dvc>=3.50", "dvc-s3>=3.0")  # dvc-s3: the S3 remote
     example = "dvc"
     process_setup = "subprocess"
-    commands = (
+    commands: ClassVar[tuple[str, ...]] = (
         "git init && dvc init",
         "dvc add data.csv && git add . && git commit",
         "dvc exp run --queue -S alpha=A1,A2,... -S l1_ratio=L1,L2,...",
@@ -68,9 +68,11 @@ class DvcRunner(
         "git checkout REV -- data.csv.dvc && dvc checkout data.csv",
         "dvc exp apply NAME",
     )
-    telemetry = (Telemetry("DVC usage analytics", "analytics.dvc.org", ("DVC_NO_ANALYTICS",)),)
-    config_files = (".dvc/config", ".dvc/config.local", "home/.config/dvc/config")
-    env_prefixes = ("DVC_",)
+    telemetry: ClassVar[tuple[Telemetry, ...]] = (
+        Telemetry("DVC usage analytics", "analytics.dvc.org", ("DVC_NO_ANALYTICS",)),
+    )
+    config_files: ClassVar[tuple[str, ...]] = (".dvc/config", ".dvc/config.local", "home/.config/dvc/config")
+    env_prefixes: ClassVar[tuple[str, ...]] = ("DVC_",)
 
     def __init__(self) -> None:
         super().__init__()

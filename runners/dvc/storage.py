@@ -129,7 +129,9 @@ class StorageCheck(DvcRepo):
                 for stage in ((yaml.safe_load(pipeline.read_text()) or {}).get("stages") or {}).values()
                 for section in ("outs", "metrics", "plots")
                 for entry in stage.get(section) or []
-                if isinstance(entry, dict) and next(iter(entry.values()), {}).get("cache") is False
+                if isinstance(entry, dict)
+                and isinstance(options := next(iter(entry.values()), None), dict)
+                and options.get("cache") is False
             }
             for stage in ((yaml.safe_load(lock.read_text()) or {}).get("stages") or {}).values():
                 names += [out["path"] for out in stage.get("outs", []) if out["path"] not in uncached]

@@ -42,6 +42,12 @@ def by_mlflow(check_id: str):
     return check
 
 
+class _MlflowSide(MlflowRunner):
+    """MLflow's half of the combination: its setup copies the combination's example too (the same files)."""
+
+    example = "dvc_mlflow"
+
+
 class DvcMlflowRunner(DvcRunner):
     name = "dvc-mlflow"
     requires = ("dvc", "mlflow")
@@ -67,8 +73,7 @@ class DvcMlflowRunner(DvcRunner):
 
     def __init__(self) -> None:
         super().__init__()
-        self.mlflow = MlflowRunner()
-        self.mlflow.example = self.example  # MLflow's setup copies this example too (the same files)
+        self.mlflow = _MlflowSide()
 
     @classmethod
     def tool_version(cls) -> str:
@@ -125,8 +130,9 @@ class DvcMlflowRunner(DvcRunner):
         dvc, mlflow = super().license(ctx), self.mlflow.license(ctx)
         out = both(dvc, mlflow, need_both=True)
         shares = [o.numbers.get("osi_share") for o in (dvc, mlflow)]
-        if all(isinstance(s, int | float) for s in shares):
-            out.numbers["osi_share"] = min(shares)  # scored: the lower of the two tools' shares
+        numbers = [float(s) for s in shares if isinstance(s, int | float)]
+        if len(numbers) == len(shares):
+            out.numbers["osi_share"] = min(numbers)  # scored: the lower of the two tools' shares
         return out
 
     # --- answered by MLflow ----------------------------------------------------------

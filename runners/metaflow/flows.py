@@ -6,7 +6,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from mlops_compare.example import common
 from mlops_compare.runners.context import Context
@@ -28,6 +28,12 @@ def _floats(values: list[Any]) -> str:
 
 class MetaflowFlows:
     """Helpers every check of this runner uses; mixed into `MetaflowRunner`."""
+
+    # The runner's state the checks share (set by `MetaflowRunner`) and its class attributes (`Runner`).
+    name: ClassVar[str]
+    grid_run: str  # "" until `grid` ran
+    logged: dict[str, dict[str, float]]
+    retrieved: dict[str, dict[str, float]]
 
     @staticmethod
     def _environment(workspace: Path) -> dict[str, str]:

@@ -54,9 +54,9 @@ class MetaflowRunner(
 
     def __init__(self) -> None:
         super().__init__()
-        self.grid_run: str | None = None
+        self.grid_run = ""
         self.logged: dict[str, dict[str, float]] = {}
-        self.v2_run: str | None = None
+        self.v2_run = ""
 
     # --- checks ----------------------------------------------------------------------
     def setup(self, ctx: Context) -> Outcome:

@@ -72,7 +72,9 @@ class ShareCheck(MetaflowFlows):
         for key, metrics in got["tasks"].items():
             alpha, l1_ratio = (float(x) for x in key.split("/"))
             known = reference.get(common.point_key(alpha, l1_ratio))
-            same += bool(known) and all(float(metrics[m]) == known[m] for m in ("rmse", "mae", "r2"))
+            same += (
+                known is not None and bool(known) and all(float(metrics[m]) == known[m] for m in ("rmse", "mae", "r2"))
+            )
         alpha, l1_ratio = got["model_point"]
         fresh = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, random_state=ctx.exam["random_state"]).fit(train_x, train_y)
         model_ok = fresh.predict(test_x.head(5)).ravel().tolist() == got["predictions"]

@@ -53,11 +53,10 @@ class StorageCheck(MetaflowFlows):
         if remote.path is not None:
             return {"METAFLOW_DEFAULT_DATASTORE": "local", "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(remote.path)}
         assert remote.s3 is not None
-        return {
-            "METAFLOW_DEFAULT_DATASTORE": "s3",
-            "METAFLOW_DATASTORE_SYSROOT_S3": remote.url,
-            "METAFLOW_S3_ENDPOINT_URL": remote.s3.endpoint_url,
-        }
+        env = {"METAFLOW_DEFAULT_DATASTORE": "s3", "METAFLOW_DATASTORE_SYSROOT_S3": remote.url}
+        if remote.s3.endpoint_url:  # else AWS's own endpoint
+            env["METAFLOW_S3_ENDPOINT_URL"] = remote.s3.endpoint_url
+        return env
 
     def _storage_trip(self, ctx: Context, remote: remotes.Remote, trip: remotes.Trip, step) -> None:
         from sklearn.linear_model import ElasticNet

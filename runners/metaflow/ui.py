@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from typing import Any
 
 from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import ui as screenshot
@@ -40,7 +41,7 @@ class UiCheck(MetaflowFlows):
         text = page_text(screenshot.capture(ctx, html.as_uri(), png, SIZE))
         shown, missing = metrics_shown(self.logged, text)
         all_interfaces = '("", port)' in inspect.getsource(card_server.create_card_server)
-        numbers = {
+        numbers: dict[str, Any] = {
             "runs_listed": int(f"{FLOW}/{self.grid_run}" in text),
             "points_shown": shown,
             "points": len(self.logged),

@@ -38,9 +38,11 @@ class LanguagesCheck(MlflowTracking):
 
         shell, notebook = runs.get("shell-stats"), runs.get("notebook")
         expected = steps.expected_stats(ctx)
-        shell_ok = bool(shell) and shell.info.status == "FINISHED" and steps.stats_match(shell.data.metrics, expected)
-        params_ok = bool(notebook) and {k: float(v) for k, v in notebook.data.params.items()} == point
-        notebook_ok = params_ok and steps.metrics_match(ctx, point, notebook.data.metrics)
+        shell_ok = (
+            shell is not None and shell.info.status == "FINISHED" and steps.stats_match(shell.data.metrics, expected)
+        )
+        params_ok = notebook is not None and {k: float(v) for k, v in notebook.data.params.items()} == point
+        notebook_ok = params_ok and notebook is not None and steps.metrics_match(ctx, point, notebook.data.metrics)
         numbers = {
             "shell_rows": int(shell.data.metrics.get("rows", -1)) if shell else -1,
             "shell_ok": int(shell_ok),

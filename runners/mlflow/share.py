@@ -64,7 +64,7 @@ print(json.dumps({
 
 def team_server(runner: MlflowTracking, ctx: Context) -> MlflowServer:
     """`mlflow server` over the first user's store, started once for `share` and `languages` (about 4 s each)."""
-    server = getattr(runner, "_team_server", None)
+    server = runner._team_server
     if server is None or server.proc is None or server.proc.poll() is not None:
         server = MlflowServer(ctx, runner.tracking_uri(ctx), runner.artifacts(ctx))
         runner._team_server = server
@@ -77,7 +77,7 @@ def team_server(runner: MlflowTracking, ctx: Context) -> MlflowServer:
 
 
 def stop_team_server(runner: MlflowTracking) -> None:
-    server, runner._team_server = getattr(runner, "_team_server", None), None
+    server, runner._team_server = runner._team_server, None
     if server is not None:
         server.stop()
 
@@ -116,7 +116,11 @@ class ShareCheck(MlflowTracking):
         same = 0
         for run in grid:
             known = reference.get(common.point_key(float(run["params"]["alpha"]), float(run["params"]["l1_ratio"])))
-            same += bool(known) and all(float(run["metrics"][m]) == known[m] for m in ("rmse", "mae", "r2"))
+            same += (
+                known is not None
+                and bool(known)
+                and all(float(run["metrics"][m]) == known[m] for m in ("rmse", "mae", "r2"))
+            )
         model_ok = got["predictions"] == model.predict(test_x.head(5)).ravel().tolist()
         proxied = str(got["model_location"]).startswith("mlflow-artifacts:")
         sources = sorted({s for run in grid for s in run["datasets"]})

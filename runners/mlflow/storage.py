@@ -53,9 +53,9 @@ class StorageCheck(MlflowTracking):
             env = dict(remote.env)
             if remote.s3 is not None:
                 # The server alone talks to the store; botocore's own retries are cut to fail in seconds.
-                env.update(
-                    MLFLOW_S3_ENDPOINT_URL=remote.s3.endpoint_url, AWS_MAX_ATTEMPTS="2", AWS_RETRY_MODE="standard"
-                )
+                env.update(AWS_MAX_ATTEMPTS="2", AWS_RETRY_MODE="standard")
+                if remote.s3.endpoint_url:  # else AWS's own endpoint
+                    env["MLFLOW_S3_ENDPOINT_URL"] = remote.s3.endpoint_url
             backend = f"sqlite:///{ctx.workspace / f'storage-{remote.kind}.db'}"
             self._servers[remote.kind] = server = MlflowServer(ctx, backend, destination, env)
             server.launch()

@@ -11,7 +11,9 @@ import threading
 import time
 import urllib.request
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 from mlops_compare.infra import proctree
 from mlops_compare.runners.context import Context
@@ -132,6 +134,15 @@ class MlflowServer:
 
 class MlflowTracking:
     """Helpers every check of this runner uses; mixed into `MlflowRunner`."""
+
+    # The runner's state the checks share (set by `MlflowRunner`) and its class attributes (`Runner`).
+    name: ClassVar[str]
+    experiment_id: str
+    run_ids: dict[str, str]
+    logged: dict[str, dict[str, float]]
+    retrieved: dict[str, dict[str, float]]
+    _train: Callable[[float, float], dict[str, float]] | None = None
+    _team_server: MlflowServer | None = None  # `share` starts it, `languages` stops it
 
     @staticmethod
     def tracking_uri(ctx: Context) -> str:

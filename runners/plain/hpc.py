@@ -10,6 +10,7 @@ import ast
 import shlex
 import sys
 import time
+from pathlib import Path
 
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome
@@ -32,7 +33,7 @@ class HpcCheck:
             site="sbatch on the login node and a shared path for the scripts and output files",
         )
         start = time.perf_counter()
-        outputs: dict[str, object] = {}
+        outputs: dict[str, tuple[dict[str, float], Path]] = {}
         with jobs.cancel_on_term():
             with jobs.watching("plain sbatch jobs", len(ctx.points)) as ids:
                 for k, point in enumerate(ctx.points):
@@ -45,7 +46,7 @@ class HpcCheck:
                     out = folder / f"point-{k}.out"
                     job_id = jobs.submit(script, name="mlops-compare-plain", chdir=ctx.workspace, output=out)
                     outputs[job_id] = (point, out)
-                jobs.wait(outputs)
+                jobs.wait(list(outputs))
             route.jobs = jobs.records(ids)
         route.seconds = time.perf_counter() - start
         retrieved = {}

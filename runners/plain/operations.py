@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import time
+from collections.abc import Callable
 
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome
@@ -23,10 +24,12 @@ from mlops_compare.runners.checks.operations import (
 )
 from mlops_compare.runners.context import Context
 
-_train = None  # the example's train(), for the forked pool workers (a function loaded from a file cannot be pickled)
+# the example's train(), for the forked pool workers (a function loaded from a file cannot be pickled)
+_train: Callable[[float, float], dict[str, float]] | None = None
 
 
 def _train_point(alpha: float, l1_ratio: float) -> dict[str, float]:
+    assert _train is not None, "set before the pool forks"
     return _train(alpha, l1_ratio)
 
 

@@ -78,6 +78,7 @@ def _trip(ctx: Context, remote: remotes.Remote, trip: remotes.Trip, step) -> Non
         copy_back(remote.path, names, back)
     else:
         trip.configured.append("boto3.client('s3', endpoint_url=..., config=timeouts) in the script")
+        assert remote.s3 is not None  # not a folder: S3
         client, prefix = remote.client(), remote.s3.prefix
         upload(client, remote.s3.bucket, prefix, files)
         trip.push_seconds = time.perf_counter() - start
