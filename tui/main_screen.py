@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from mlops_compare.summary import Summary
 from mlops_compare.tui import messages, status
