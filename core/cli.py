@@ -147,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--store", metavar="DIR", default=DEFAULT_DIR, help="results store (default: %(default)s)")
     run.add_argument("--workdir", metavar="DIR", help="where runner workspaces go (default: the system temp dir)")
+    run.add_argument(
+        "--keep-workspaces",
+        action="store_true",
+        help="keep each runner's workspace after its run (default: removed once the record is stored)",
+    )
     run.add_argument("--json", action="store_true", help="print every event as JSON lines instead of progress")
     _add_run_executor(run)
 
@@ -167,8 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
     envs.add_argument("--tool", action="append", default=[], metavar="NAME", help="only this tool's (repeatable)")
     envs.add_argument("--remove", nargs="+", metavar="KEY", help="delete these environments (or: all)")
 
-    clean = sub.add_parser("clean", help="remove the data sets the large_data check generated (its cache)")
+    clean = sub.add_parser(
+        "clean",
+        help="remove the data sets the large_data check generated (its cache) and runs' leftover workspaces",
+    )
     _add_criteria(clean)
+    clean.add_argument(
+        "--workdir", metavar="DIR", help="where the leftover workspaces are (default: the system temp dir)"
+    )
 
     tui = sub.add_parser("tui", help="start the terminal UI (the default)")
     _add_criteria(tui)
@@ -229,12 +240,11 @@ def emit(text: str, output: str | None) -> None:
 def cmd_score(args) -> int:
     from mlops_compare import criteria as criteria_mod
     from mlops_compare import export
-    from mlops_compare.evidence import Evidence
     from mlops_compare.summary import all_profiles, summarize
     from mlops_compare.unscored import unscored
 
     criteria = criteria_mod.load(args.criteria)
-    evidence = Evidence.from_store(args.store)
+    evidence = _stored_evidence(args.store)
     extra = unscored(criteria, evidence)  # runners without ratings: shown with a note, not ranked
     if args.all_profiles:
         if args.weight or args.profile:
@@ -244,6 +254,16 @@ def cmd_score(args) -> int:
     profile = pick_profile(criteria, args.profile, args.weight)
     emit(export.render(summarize(criteria, profile, evidence), args.format, extra), args.output)
     return 0
+
+
+def _stored_evidence(store: str):
+    """The store's evidence (`Evidence.from_store`), naming each unreadable record once on stderr."""
+    from mlops_compare.evidence import Evidence
+
+    evidence = Evidence.from_store(store)
+    for damaged in evidence.damaged:
+        print(f"warning: {damaged}", file=sys.stderr)
+    return evidence
 
 
 def cmd_check(args) -> int:
@@ -298,12 +318,11 @@ def cmd_report(args) -> int:
     import shlex
 
     from mlops_compare import criteria as criteria_mod
-    from mlops_compare.evidence import Evidence
     from mlops_compare.report import decision_report, shareable_path
 
     criteria = criteria_mod.load(args.criteria)
     profile = pick_profile(criteria, args.profile, args.weight)
-    evidence = Evidence.from_store(args.store)
+    evidence = _stored_evidence(args.store)
     # the command as it can be shared: paths relative to here, none of this machine's
     argv = ["mlops-compare", "report"]
     argv += ["--criteria", shareable_path(args.criteria)] if args.criteria else []
@@ -331,7 +350,24 @@ def cmd_clean(args) -> int:
     files, nbytes = large_data.clean(folder)
     removed = f"removed {files} generated file(s), {nbytes / 1e6:.1f} MB" if files else "nothing to remove"
     print(f"{folder}: {removed}")
+    _clean_leftovers(criteria_mod.load(args.criteria), args.workdir)
     return 0
+
+
+def _clean_leftovers(criteria, workdir: str | None) -> None:
+    """Leftover workspaces and shared folders (`leftovers`), and how much they held."""
+    from mlops_compare import leftovers, registry
+
+    given = Path(workdir) if workdir else None
+    if given is not None and not given.is_dir():
+        raise UserError(f"--workdir {workdir}: not a folder")
+    tools = {*registry.available(), *criteria.tools}
+    folder, count, nbytes, busy = leftovers.clean(given, tools)
+    line = f"removed {count} leftover workspace(s) and shared folder(s), {nbytes / 1e6:.1f} MB" if count else ""
+    line = line or "no leftover workspaces"
+    if busy:
+        line += f"; {busy} left alone: a run is working in them"
+    print(f"{folder}: {line}")
 
 
 def cmd_envs(args) -> int:

@@ -99,7 +99,7 @@ def check_csv(path: Path, target: str, given: str) -> dict[str, Any]:
                     f"column {name!r} holds {value[:40]!r} at line {line}, not a number{hint}: every column "
                     "must be numeric; encode text columns as numbers or drop them"
                 )
-            if not math.isfinite(number):
+            if not math.isfinite(parsed):
                 raise refuse(
                     f"column {name!r} holds {value!r} at line {line}: fill in the missing value or drop the row "
                     "(every value must be a finite number)"

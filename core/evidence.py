@@ -179,6 +179,8 @@ class Evidence:
 
     def __init__(self, records: Mapping[str, RunRecord] | None = None):
         self.tools: dict[str, ToolEvidence] = {}
+        # store files that could not be read as records (`store.Damaged`: path, reason), oldest first
+        self.damaged: list[Any] = []
         for tool, record in (records or {}).items():
             self.tools[tool] = ToolEvidence(tool)
             self.tools[tool].add_older(record)
@@ -211,15 +213,25 @@ class Evidence:
 
         store = Store(store_dir)
         out = cls()
-        for path in reversed(store.history()):
-            known = out.tools.get(Store.tool_of(path))
-            if known is not None and known.complete:
+        # The store's index says which checks each run ran: a run is read only when it is a
+        # tool's newest or measures a check no newer run of that tool measured.
+        complete: set[str] = set()  # tools with every check measured: older runs change nothing
+        for entry in reversed(store.entries()):
+            if entry.damaged or entry.tool in complete:
                 continue
-            try:
-                record = store.load(path)
-            except (OSError, ValueError, TypeError):
-                continue  # unreadable: the tool's older runs still count
+            known = out.tools.get(entry.tool)
+            if known is not None and known.complete:
+                complete.add(entry.tool)
+                continue
+            if known is not None and all(
+                cid in known.checks for cid, status in entry.checks.items() if status in STATUS_SCORE
+            ):
+                continue  # every check this run ran is measured by a newer run of the tool
+            record = store.read(entry.path)
+            if record is None:
+                continue  # unreadable: the tool's older runs still count; named in `damaged`
             out.tools.setdefault(record.tool, ToolEvidence(record.tool)).add_older(record)
+        out.damaged = store.damaged()
         # In the order people read tools in (baseline first, the study's order), not by date.
         from mlops_compare.registry import PREFERRED
 
@@ -231,7 +243,9 @@ class Evidence:
         """A copy with *record* as the newest run of its tool (a run that just finished)."""
         known = self.tools.get(record.tool)
         newer = known.with_newer(record) if known is not None else ToolEvidence.of(record)
-        return Evidence.from_tools({**self.tools, record.tool: newer}.values())
+        out = Evidence.from_tools({**self.tools, record.tool: newer}.values())
+        out.damaged = self.damaged
+        return out
 
     @property
     def records(self) -> dict[str, RunRecord]:

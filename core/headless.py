@@ -50,6 +50,7 @@ def requests_from(args, criteria) -> list[RunRequest]:
         target=args.target,
         timeout=args.timeout,
         workdir=Path(args.workdir) if args.workdir else None,
+        keep_workspaces=getattr(args, "keep_workspaces", False),
     )
     return plan(criteria, choices)
 
@@ -83,8 +84,10 @@ def run(args, options: executors.ExecutorOptions) -> int:
     attached = None  # the state file of a detached Slurm run being followed again
     if getattr(args, "attach", None) is not None:
         attached, requests, executor = executors.attach(store, args.attach)
+        store.probe()
     else:
         requests = requests_from(args, criteria)
+        store.probe()  # before any runner starts: a store that cannot take the records is exit 2
         _environments(requests)
         executor = executors.choose(options, criteria, store, max((r.timeout or 0 for r in requests), default=None))
         if options.detach:
@@ -123,7 +126,9 @@ def run(args, options: executors.ExecutorOptions) -> int:
     out = sys.stderr if args.json else sys.stdout
     print(summary_table(records), file=out)
     print(f"results stored in {store.runs}", file=out)
-    return exit_code(records)
+    for lost in store.unsaved:  # the store failed after the probe (a full disk): say where each record is
+        print(f"error: {lost}", file=sys.stderr)
+    return max(exit_code(records), 1 if store.unsaved else 0)
 
 
 class _Stops:

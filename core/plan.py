@@ -32,6 +32,7 @@ class Choices:
     target: str | None = None
     timeout: float | None = None
     workdir: Path | None = None
+    keep_workspaces: bool = False  # False: a finished run's workspace is removed (`RunRequest.keep_workspace`)
 
 
 def resolve_data(source: str, base: Path) -> str:
@@ -80,6 +81,16 @@ def check_choices(choices: Choices) -> None:
             raise UserError(f"--workdir {choices.workdir}: not a folder; give a folder for the runners' workspaces")
 
 
+def preflight(criteria: Criteria, store=None, choices: Choices = Choices()) -> None:
+    """What `plan` refuses for every tool alike, checked once (the TUI's ``r`` before queueing any run):
+    the options, the data (`check_data`) and, given a `store.Store`, that records can be stored there."""
+    check_choices(choices)
+    exam = exam_for(criteria, choices)
+    check_data(exam, choices.data or f"{criteria.path}: exam.data {criteria.exam.data!r}")
+    if store is not None:
+        store.probe()
+
+
 def plan(criteria: Criteria, choices: Choices = Choices()) -> list[RunRequest]:
     """The runner requests for *choices*, in the registry's order; raises UserError on bad choices."""
     known = candidates(criteria)
@@ -102,6 +113,7 @@ def plan(criteria: Criteria, choices: Choices = Choices()) -> list[RunRequest]:
                 python=(spec.python if spec is not None and spec.python else sys.executable),
                 timeout=choices.timeout or criteria.exam.timeout,
                 workdir=choices.workdir,
+                keep_workspace=choices.keep_workspaces,
                 module=known[tool].module,
                 environment=tool_environment(criteria, tool, known[tool]),
             )

@@ -80,6 +80,7 @@ def decision_report(
         ]
     else:
         out += _exam_section(model)
+    out += unreadable_records(evidence)
     out += ["## Versions", ""]
     rows = versions_rows(criteria, evidence, model.summary)
     out.append(md_table(["tool", "ratings written for", "version that ran", "ratings"], rows))
@@ -346,3 +347,20 @@ def section_markdown(section: Section) -> list[str]:
         else:
             out += [md_inline(block), ""]
     return out
+
+
+# --- issue 18 (nothing lost): store files that could not be read (`Evidence.damaged`) ---
+def unreadable_records(evidence: Evidence) -> list[str]:
+    """A section naming each run file of the store that is not a readable record (none: no section)."""
+    damaged = getattr(evidence, "damaged", [])
+    if not damaged:
+        return []
+    out = [
+        "## Unreadable records",
+        "",
+        f"{len(damaged)} file(s) in the results store could not be read as records and were left out; "
+        "the ratings above come from the other runs:",
+        "",
+    ]
+    out += [f"- {md_code(d.path.name)}: {md_inline(d.reason)}" for d in damaged]
+    return [*out, ""]

@@ -83,20 +83,24 @@ async def test_a_starter_that_raises_ends_as_a_stored_error(tmp_path):
     assert stored.status == "error" and stored.reason == "RuntimeError: the starter broke"
 
 
-async def test_a_missing_data_file_ends_as_a_stored_error(tmp_path):
-    """The run plan refuses a data file that is not there: its message is the stored reason, nothing starts."""
+async def test_a_missing_data_file_is_refused_before_any_run(tmp_path):
+    """The data is checked once before ``R`` queues a run (issue 18): a toast names the file, nothing starts or is stored."""
     path = criteria_copy(tmp_path)
     path.write_text(path.read_text().replace('data = "sklearn:diabetes"', 'data = "missing/wine.csv"'))
     store = Store(tmp_path / ".mlops-compare")
     starter = launcher_starter(store, tmp_path / "work")
     app = make_app(tmp_path, starter, runners=["plain"], store=store, criteria_path=path)
+    toasts = []
+    real = app.notify
+    app.notify = lambda message, *a, **k: (toasts.append(str(message)), real(message, *a, **k))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("right_square_bracket", "R")
-        await wait_for(pilot, lambda: finished(app, "plain"))
-        assert "no such data file" in status_text(app, "plain")
-    stored = store.latest()["plain"]
-    assert stored.status == "error" and "exam.data 'missing/wine.csv'" in stored.reason
-    assert str(tmp_path / "missing" / "wine.csv") in stored.reason  # resolved next to the criteria file
+        await pilot.pause(0.2)
+        assert not app.runs.active
+    [toast] = [t for t in toasts if "no such data file" in t]
+    assert "exam.data 'missing/wine.csv'" in toast
+    assert str(tmp_path / "missing" / "wine.csv") in toast  # resolved next to the criteria file
+    assert store.history() == []
     assert starter.relay.proc is None  # refused before anything started
 
 

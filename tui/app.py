@@ -220,12 +220,26 @@ class MlopsCompareApp(App[int]):
 
     # --- runs ---------------------------------------------------------------------
     def action_run_all(self) -> None:
+        if self._refused():
+            return
         for tool in self.tools:
             self.start_run(tool)
 
     def action_run_selected(self) -> None:
-        if self.main.selected_tool:
+        if self.main.selected_tool and not self._refused():
             self.start_run(self.main.selected_tool)
+
+    def _refused(self) -> bool:
+        """The data and the store checked once before any run is queued (`plan.preflight`); a toast if not."""
+        from mlops_compare.plan import preflight
+
+        try:
+            preflight(self.session.criteria, self.store)
+        except UserError as exc:
+            problems = "\n".join(map(str, exc.problems))
+            self.notify(problems, title="Not started", severity="error", timeout=15, markup=False)
+            return True
+        return False
 
     def start_run(self, tool: str) -> None:
         if self.runs.is_active(tool):
@@ -291,6 +305,15 @@ class MlopsCompareApp(App[int]):
         for record in finished:  # a run finished meanwhile is newer than the store read
             evidence = evidence.with_record(record)
         self.evidence = evidence
+        if evidence.damaged:  # named once, here and in the trust screen (t)
+            names = ", ".join(d.path.name for d in evidence.damaged[:3]) + (", …" if len(evidence.damaged) > 3 else "")
+            self.notify(
+                f"{len(evidence.damaged)} unreadable record(s) in {self.store.runs}, not used: {names} (t: details)",
+                title="Damaged records",
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
         known = {record.tool for record in finished}
         self._ui(self.main.show_stored, {t: r for t, r in message.evidence.records.items() if t not in known})
         if any(found.checks for found in evidence.tools.values()):

@@ -50,6 +50,7 @@ class Run:
     store: str | None = None  # the results store's folder; None: the record is not saved
     executor: dict[str, Any] | None = None  # `executors` spec (Slurm); None: a local process
     environment: dict[str, Any] | None = None  # the tool environment (`RunRequest.environment`)
+    keep_workspace: bool = True  # `RunRequest.keep_workspace`: False removes it once the record is stored
 
     @classmethod
     def of(cls, request: RunRequest, store: Path | str | None, executor: dict[str, Any] | None = None) -> Run:
@@ -65,12 +66,21 @@ class Run:
             str(store) if store is not None else None,
             executor,
             request.environment,
+            request.keep_workspace,
         )
 
     def request(self) -> RunRequest:
         workdir = Path(self.workdir) if self.workdir is not None else None
         return RunRequest(
-            self.tool, self.exam, self.python, self.timeout, workdir, self.env, self.module, self.environment
+            self.tool,
+            self.exam,
+            self.python,
+            self.timeout,
+            workdir,
+            self.env,
+            self.module,
+            self.environment,
+            keep_workspace=self.keep_workspace,
         )
 
 

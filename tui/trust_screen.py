@@ -110,11 +110,24 @@ def reproduce_text(evidence: Evidence) -> Text:
     return text
 
 
+def damaged_text(evidence: Evidence) -> Text:
+    """The store's files that are not readable records (`Evidence.damaged`), each with why; empty if none."""
+    damaged = getattr(evidence, "damaged", [])
+    text = Text()
+    if damaged:
+        text.append(f"Unreadable records ({len(damaged)}, not used)\n", style="bold underline")
+        for found in damaged:
+            text.append(f"  {clean(str(found.path), 300)}", style="bold")
+            text.append(f": {clean(found.reason, 300)}\n")
+        text.append("\n")
+    return text
+
+
 def trust_text(evidence: Evidence | Mapping[str, RunRecord]) -> Text:
     """The whole screen's text (also what the tests read)."""
     evidence = evidence if isinstance(evidence, Evidence) else Evidence(evidence)
     if not evidence.tools:
-        return Text(EMPTY)
+        return damaged_text(evidence) + Text(EMPTY)
     ordered = Evidence.from_tools(sorted(evidence.tools.values(), key=lambda t: (t.tool != BASELINE, t.tool)))
     rows, worst = agreement(ordered)
     text = Text("In short: agreement ", style="bold")
@@ -123,6 +136,7 @@ def trust_text(evidence: Evidence | Mapping[str, RunRecord]) -> Text:
         "; reproduce " + ", ".join(f"{clean(t, 12)} {clean(_reproduce(f)[0], 20)}" for t, f in ordered.tools.items())
     )
     text.append("\n\n")
+    text.append_text(damaged_text(evidence))
     text.append_text(inputs_text(ordered))
     text.append("\n")
     text.append_text(agreement_text(ordered, rows, worst))

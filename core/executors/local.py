@@ -18,6 +18,7 @@ import atexit
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -53,6 +54,10 @@ class RunRequest:
     # The tool environment to run in (`mlops_compare.envs`): {"root": folder, "spec": Spec.to_dict(),
     # "error": message when it could not be made}; `python` becomes its interpreter. None: `python` as given.
     environment: dict[str, Any] | None = None
+    # False: once the record is stored, the workspace is removed but for the files the record
+    # points to (the ui check's screenshot); `mlops-compare run` and the TUI pass False unless
+    # --keep-workspaces. True (the default here): kept, for tests and benchmarks that look inside.
+    keep_workspace: bool = True
 
 
 def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
@@ -125,6 +130,31 @@ def runner_env(workspace: Path, python: str | None = None) -> dict[str, str]:
         env["PATH"] = os.pathsep.join([str(folder), env.get("PATH", os.defpath)])
         env["VIRTUAL_ENV"] = str(folder.parent)
     return env
+
+
+def tidy_workspace(workspace: Path, record: RunRecord) -> None:
+    """Remove *workspace* but for the files *record*'s checks name as ``*screenshot`` (the report links them)."""
+    root = workspace.resolve()
+    keep = set()
+    for check in record.checks.values():
+        numbers = check.get("numbers") if isinstance(check, dict) else None
+        for key, value in (numbers or {}).items():
+            if str(key).endswith("screenshot") and isinstance(value, str) and value:
+                path = (root / value).resolve()
+                if path.is_relative_to(root) and path.is_file():
+                    keep.add(path)
+    if not keep:
+        shutil.rmtree(workspace, ignore_errors=True)
+        return
+    for folder, dirs, files in os.walk(root, topdown=False):
+        for name in files + [d for d in dirs if (Path(folder) / d).is_symlink()]:
+            path = Path(folder) / name
+            if path not in keep:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        with contextlib.suppress(OSError):
+            if Path(folder) != root:
+                Path(folder).rmdir()  # only when empty: the kept files' folders stay
 
 
 class RunnerProcess:
@@ -219,6 +249,7 @@ class RunnerProcess:
             except asyncio.CancelledError:  # cancelled again while stopping: no more grace
                 kill_group(self.pgid)
             self._conclude()
+            self._tidy()
             raise
         finally:
             kill_group(self.pgid)  # leave nothing of the group behind,
@@ -226,7 +257,13 @@ class RunnerProcess:
             _LIVE_GROUPS.discard(self.pgid)
             _LIVE_TOKENS.discard(self.token)
         self._conclude()
+        self._tidy()
         return self.record
+
+    def _tidy(self) -> None:
+        """Remove the finished run's workspace (unless the request keeps it), as `tidy_workspace` does."""
+        if not self.request.keep_workspace and self.record.workspace:
+            tidy_workspace(Path(self.record.workspace), self.record)
 
     async def environment(self) -> bool:
         """Find or build the request's tool environment, showing progress; False (record finished) when it failed.
@@ -293,7 +330,9 @@ class RunnerProcess:
 
     def _save(self) -> RunRecord:
         if self.store is not None:
-            self.store.save(self.record)
+            # a store that fails now (a full disk) keeps the record next to the workspace and
+            # lists it in `store.unsaved`: the other runners' records are still saved
+            self.store.save_or_keep(self.record)
         return self.record
 
     async def _pump(self) -> None:
