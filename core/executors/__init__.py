@@ -122,11 +122,11 @@ class SlurmExecutor:
         job_exam, login_exam = split_exam(request.exam)
         if login_exam is None:
             return SlurmJob(request, on_event, store, options=self.options, folder=self._new_folder(request.tool))
-        job = None
+        batch = None  # the part of the exam that runs as a batch job, if any
         if job_exam is not None:
             folder = self._new_folder(request.tool)
-            job = SlurmJob(dataclasses.replace(request, exam=job_exam), options=self.options, folder=folder)
-        return SplitRun(request, on_event, store, job=job, login_exam=login_exam)
+            batch = SlurmJob(dataclasses.replace(request, exam=job_exam), options=self.options, folder=folder)
+        return SplitRun(request, on_event, store, job=batch, login_exam=login_exam)
 
     def _new_folder(self, tool: str) -> Path:
         """<folder>/<tool>, or <tool>-2, -3, ... when the tool ran before in this run (the TUI's `r` again)."""

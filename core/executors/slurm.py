@@ -26,7 +26,7 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -557,7 +557,7 @@ class SplitRun(launcher.RunnerProcess):
         elif self.job is not None:
             self.job.cancel(reason, status)
 
-    def _relay(self, event: dict[str, Any], own: set[str] | None, drop: set[str] = frozenset()) -> None:
+    def _relay(self, event: dict[str, Any], own: set[str] | None, drop: Set[str] = frozenset()) -> None:
         kind = event.get("type")
         if kind == "result":
             self._results.append((event.get("status", "error"), event.get("reason", "")))
