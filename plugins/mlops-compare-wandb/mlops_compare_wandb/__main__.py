@@ -1,0 +1,3 @@
+from mlops_compare_wandb import WandbRunner
+
+raise SystemExit(WandbRunner.main())
