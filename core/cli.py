@@ -252,7 +252,8 @@ def cmd_score(args) -> int:
         emit(export.render_all_profiles(criteria, all_profiles(criteria, evidence), args.format, extra), args.output)
         return 0
     profile = pick_profile(criteria, args.profile, args.weight)
-    emit(export.render(summarize(criteria, profile, evidence), args.format, extra), args.output)
+    # P(first) remembered with the store (or the user's cache): a repeated score needs no numpy
+    emit(export.render(summarize(criteria, profile, evidence, cache=args.store), args.format, extra), args.output)
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mlops_compare import scoring
@@ -36,20 +37,38 @@ class Summary:
 
 
 def summarize(
-    criteria: Criteria, profile: Profile, evidence: Evidence | None = None, with_p_first: bool = True
+    criteria: Criteria,
+    profile: Profile,
+    evidence: Evidence | None = None,
+    with_p_first: bool = True,
+    cache: Path | str | None = None,
 ) -> Summary:
-    """Scores, ranks, flips and (unless with_p_first is False: it needs numpy) P(first)."""
+    """Scores, ranks, flips and (unless with_p_first is False: it needs numpy) P(first).
+
+    *cache*: the results store's folder; P(first) is then taken from `sensitivity_cache` when
+    the same weights and ratings were computed before (no numpy), and remembered when not.
+    """
     cells = measured_cells(criteria, profile, evidence)
     ratings = {t: {c: cell.value for c, cell in per.items()} for t, per in cells.items()}
     weights = profile.weights
     score = scoring.scores(weights, ratings)
+    p_first: Mapping[str, float] = {}
+    if with_p_first and cache is not None:
+        from mlops_compare import sensitivity_cache
+
+        p_first = sensitivity_cache.lookup(Path(cache), weights, ratings) or {}
+        if not p_first:
+            p_first = scoring.p_first(weights, ratings)
+            sensitivity_cache.remember(Path(cache), weights, ratings, p_first)
+    elif with_p_first:
+        p_first = scoring.p_first(weights, ratings)
     return Summary(
         criteria=criteria,
         profile=profile,
         cells=cells,
         scores=score,
         ranks=scoring.ranks(score),
-        p_first=scoring.p_first(weights, ratings) if with_p_first else {},
+        p_first=p_first,
         flips=scoring.flips(weights, ratings, WEIGHT_MAX),
     )
 

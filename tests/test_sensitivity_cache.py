@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -79,7 +80,19 @@ def test_the_cache_is_read_without_numpy(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-async def test_the_tui_shows_remembered_p_first_in_its_first_frame(tmp_path):
+def test_without_a_store_folder_it_goes_to_the_users_cache_and_creates_no_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    _, _, weights, ratings = _inputs()
+    store = tmp_path / "project" / ".mlops-compare"  # no exam ran in this project
+    assert sensitivity_cache.location(store) == tmp_path / "xdg" / "mlops-compare" / "p-first.json"
+    sensitivity_cache.remember(store, weights, ratings, dict.fromkeys(ratings, 0.5))
+    assert not store.exists() and sensitivity_cache.lookup(store, weights, ratings) == dict.fromkeys(ratings, 0.5)
+    store.mkdir(parents=True)  # once the store exists, it holds the cache
+    assert sensitivity_cache.location(store) == store / sensitivity_cache.FILE
+
+
+async def test_the_tui_shows_remembered_p_first_in_its_first_frame(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     store = Store(tmp_path / ".mlops-compare")
     app = make_app(tmp_path, ReplayStarter(), store=store)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -100,3 +113,18 @@ async def test_the_tui_shows_remembered_p_first_in_its_first_frame(tmp_path):
 def _weights_ratings(app):
     s = app.main.query_one(Scoreboard).summary
     return s.profile.weights, {t: {c: cell.value for c, cell in per.items()} for t, per in s.cells.items()}
+
+
+def test_a_repeated_score_prints_the_same_without_importing_numpy(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    code = (
+        "import sys; from mlops_compare import cli\n"
+        f"cli.main(['score', '--format', 'csv', '--store', {str(tmp_path / 'store')!r}])\n"
+        "print('numpy imported:', 'numpy' in sys.modules)\n"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True) for _ in "12"
+    ]
+    first, second = (r.stdout.rsplit("numpy imported:", 1) for r in runs)
+    assert first[0] == second[0] and "p_first" in first[0]
+    assert first[1].strip() == "True" and second[1].strip() == "False"
