@@ -71,7 +71,8 @@ def without_tool(text: str, tool: str) -> str:
 SESSION_GROUPS = ("exam_run", "slurm_cluster")  # a session fixture of ours -> one group for all its tests
 LONGEST_FIRST = (
     "exam_run",  # every runner once, for real (~5 min under load)
-    "slurm_cluster",  # test_hpc's four runners on Slurm, test_slurm, test_signals
+    "slurm_cluster",  # test_hpc's four runners on Slurm, test_slurm, test_signals; test_concurrency's arrays
+    "tests/test_concurrency.py",  # its local fixture: every tool's 12 tasks released together (~17 min under load)
     "tests/test_slurm_executor.py",  # its own cluster (scheduler settings of its own): runners as jobs
     "tests/test_runner_dvc_mlflow.py",
     "tests/test_storage.py",
