@@ -141,7 +141,7 @@ def test_check_reports_every_problem(capsys, tmp_path):
 def test_check_and_profiles_ok(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, _ = run(capsys, "check")
-    assert code == 0 and "ok (15 checkpoints, 3 profiles, 4 tools)" in out
+    assert code == 0 and "ok (15 checkpoints, 3 profiles, 6 tools)" in out
     code, out, _ = run(capsys, "profiles")
     assert code == 0 and "* research-institute" in out and "production-team" in out
 

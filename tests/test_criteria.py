@@ -43,7 +43,8 @@ def problems(tmp_path: Path, text: str) -> list[str]:
 def test_shipped_file_has_the_study_content():
     c = criteria.load(criteria.SHIPPED)
     assert len(c.checkpoints) == 15
-    assert set(c.tools) == {"mlflow", "dvc", "metaflow", "dvc-mlflow"}  # the study's three and their combination
+    # the study's three, their combination, and the field as it is now (issue 22: plugins)
+    assert set(c.tools) == {"mlflow", "dvc", "metaflow", "dvc-mlflow", "zenml", "wandb"}
     assert {"research-institute", "production-team", "solo-researcher"} <= set(c.profiles)
     assert c.exam.data == "sklearn:diabetes" and c.exam.random_state == 42
     assert c.exam.grid["alpha"] == (0.0, 0.5, 1.0) and c.exam.grid["l1_ratio"] == (0.0, 0.5, 1.0)

@@ -84,7 +84,7 @@ def test_check_notes_a_registered_runner_without_ratings(capsys, tmp_path, monke
     path.write_text(without_tool(criteria.SHIPPED.read_text(), "dvc-mlflow"))
     code, out, err = run(capsys, "check", "--criteria", str(path))
     assert code == 0 and err == ""
-    assert "ok (15 checkpoints, 3 profiles, 3 tools)" in out
+    assert "ok (15 checkpoints, 3 profiles, 5 tools)" in out
     assert "note: dvc-mlflow has a runner but no ratings: it is not scored until ratings are added" in out
 
 
