@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from mlops_compare import criteria, registry
+from mlops_compare.checks.large_data import curves, default_cache
 from mlops_compare.executors.local import RunRequest, run_many
-from mlops_compare.large_data import curves, default_cache
 from mlops_compare.plan import Choices, exam_for
 from mlops_compare.store import Store
 

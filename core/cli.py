@@ -343,7 +343,7 @@ def cmd_report(args) -> int:
 
 def cmd_clean(args) -> int:
     from mlops_compare import criteria as criteria_mod
-    from mlops_compare import large_data
+    from mlops_compare.checks import large_data
     from mlops_compare.plan import exam_for
 
     settings = exam_for(criteria_mod.load(args.criteria)).get("large_data") or {}

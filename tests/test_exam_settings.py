@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import without_large_data, without_storage
 from mlops_compare import criteria as criteria_mod
-from mlops_compare import large_data
+from mlops_compare.checks import large_data
 from mlops_compare.errors import UserError
 from mlops_compare.plan import Choices, exam_for
 

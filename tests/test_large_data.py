@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import SMALL_EXAM
-from mlops_compare import cli, large_data
+from mlops_compare import cli
+from mlops_compare.checks import large_data
 from mlops_compare.events import decode
 
 ROWS = [2_000, 100_000]

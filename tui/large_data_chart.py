@@ -1,6 +1,6 @@
 """The large-data curves: seconds and peak memory against rows, log-log, one line per tool.
 
-Drawn from each record's ``large_data`` numbers (`mlops_compare.large_data.curves`): the
+Drawn from each record's ``large_data`` numbers (`mlops_compare.checks.large_data.curves`): the
 seconds a tool took per size (register + train + read back) and the largest process's peak
 memory. The thresholds that make a tool "break" are drawn as lines: ``slow_factor`` x the
 plain time (the plain runner's own figures, else the baseline every runner measured) and
@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mlops_compare.large_data import curves
+from mlops_compare.checks.large_data import curves
 from mlops_compare.results import RunRecord
 from mlops_compare.tui.sanitize import clean
 

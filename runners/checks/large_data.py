@@ -29,7 +29,7 @@ machine's memory) or a step that failed. Verdict (also in the README):
 - ``skip``: no size fits on this machine (each skipped size says why).
 
 The numbers are flat (``"<rows>:<field>"`` per size, see `FIELDS`); the core reads them
-back with ``mlops_compare.large_data.curves``.
+back with ``mlops_compare.checks.large_data.curves``.
 """
 
 from __future__ import annotations
