@@ -56,8 +56,8 @@ class Tool:
     # The runner this candidate runs (another tool's, for a version variant like "mlflow-2");
     # "" means the runner of the same name.
     runner: str = ""
-    # [tool.NAME] requires: the tool environment's requirements instead of the runner's own
-    # (None: the runner's `exam_requirements + requirements`).
+    # [tool.NAME] requires: the tool's part of its environment instead of the runner's own
+    # `requirements` (None: the runner's); the runner's `exam_requirements` are always added.
     requires: tuple[str, ...] | None = None
 
 

@@ -406,7 +406,8 @@ class Envs:
             python = str(tmp / "bin" / "python")
             if spec.requirements:
                 say(f"environment {spec.key}: installing {len(spec.requirements)} requirement(s): {spec.describe()}")
-                _uv([uv, "pip", "install", "--python", python, *spec.requirements], say)
+                # bytecode compiled now: a read-only environment (shared, prepared) cannot cache it later
+                _uv([uv, "pip", "install", "--compile-bytecode", "--python", python, *spec.requirements], say)
             install = [arg for source in spec.sources for arg in source.install]
             say(f"environment {spec.key}: runner code {' '.join(install)} (without dependencies)")
             with self._source_lock():

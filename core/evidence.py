@@ -19,7 +19,10 @@ A profile's ``ratings`` option picks what scores: ``expert``, ``measured`` (a ch
 with no measurement scores 0 for that tool: unmeasured is unproven) or
 ``measured-when-available`` (the default). A measured rating 2 or more away from the
 expert one is flagged ``contradiction``; an expert rating written for another
-major.minor version of the tool than the one that ran is flagged ``stale``.
+major.minor version of the tool than the one that ran is flagged ``stale``, and so is a
+measurement from a run whose tool version (that of its tool environment, `mlops_compare.envs`)
+differs in major.minor from the tool's newest run: a later run with other versions makes the
+older rows stale.
 
 Cross-tool agreement (`agreement`): at every grid point, every tool's rmse, mae and r2
 must agree within `TOLERANCE`; a NaN or infinite value anywhere at a point makes that
@@ -309,6 +312,20 @@ def major_minor(version: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(part.strip().split(".")[:2]) for part in version.split(" + ")) if version else ()
 
 
+def older_version(found: ToolEvidence | None, check_ids: Iterable[str]) -> bool:
+    """A measurement of *check_ids* comes from a run whose tool version (the tool environment's,
+    major.minor) differs from the tool's newest run: a later run with other versions made it stale."""
+    newest = found.latest.tool_version if found is not None and found.latest is not None else ""
+    if not newest:
+        return False
+    for check_id in check_ids:
+        measurement = found.checks.get(check_id) if found is not None else None
+        ran = measurement.record.tool_version if measurement is not None else ""
+        if ran and major_minor(ran) != major_minor(newest):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class Cell:
     """The rating a tool gets on a checkpoint, with where it came from.
@@ -368,7 +385,7 @@ def measured_cells(
                 measured_why=measured[1] if measured else "",
                 used=used,
                 contradiction=measured is not None and abs(measured[0] - expert.value) >= CONTRADICTION,
-                stale=stale,
+                stale=stale or (measured is not None and older_version(found, checkpoint.evidence)),
                 measured_runs=tuple(found.runs(checkpoint.evidence)) if measured and found else (),
             )
         out[tool.id] = per

@@ -149,9 +149,7 @@ def tool_environment(criteria: Criteria, tool: str, runner: registry.RunnerInfo)
         return None
     root = envs.root_for(criteria.envs or None, criteria.path.parent.resolve())
     try:
-        requirements = (
-            spec.requires if spec is not None and spec.requires is not None else registry.requirements(runner)
-        )
+        requirements = registry.requirements(runner, spec.requires if spec is not None else None)
         recipe = envs.spec_for(requirements, runner.dist or "mlops-compare")
     except (registry.RunnerLoadError, envs.EnvError) as exc:
         return {"root": str(root), "error": str(exc)}

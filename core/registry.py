@@ -41,12 +41,17 @@ class RunnerLoadError(Exception):
     """A runner class that cannot be loaded (its module is broken), with why."""
 
 
-def requirements(info: RunnerInfo) -> tuple[str, ...]:
-    """What the runner's tool environment holds: ``exam_requirements + requirements`` of its class."""
+def requirements(info: RunnerInfo, tool_part: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """What the runner's tool environment holds: ``exam_requirements + requirements`` of its class.
+
+    *tool_part* replaces the class's own ``requirements`` (``[tool.NAME] requires``); the exam's
+    part is always kept.
+    """
     for ep in entry_points(group=GROUP, name=info.name):
         try:
             cls = ep.load()
         except Exception as exc:  # a plugin's module may fail in any way
             raise RunnerLoadError(f"runner {info.name!r} ({ep.value}) cannot be loaded: {exc}") from None
-        return tuple(getattr(cls, "exam_requirements", ())) + tuple(getattr(cls, "requirements", ()))
+        own = tuple(getattr(cls, "requirements", ())) if tool_part is None else tuple(tool_part)
+        return tuple(getattr(cls, "exam_requirements", ())) + own
     raise RunnerLoadError(f"no runner called {info.name!r}")

@@ -115,7 +115,7 @@ class Runner(abc.ABC):
         env_prefixes: the tool's environment variable families (for cost: tokens, keys, passwords).
         requirements: PEP 508 requirements of the tool and what its checks need beyond
             `exam_requirements`; the runner runs in a virtual environment built from both
-            (`mlops_compare.envs`; ``[tool.NAME] requires`` in criteria.toml replaces both).
+            (`mlops_compare.envs`; ``[tool.NAME] requires`` in criteria.toml replaces this part).
         exam_requirements: what the exam itself needs in every tool environment (the plain
             script, the shared checks, the local S3 endpoint, notebooks, pip for plugins).
     """

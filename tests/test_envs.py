@@ -160,11 +160,11 @@ def test_run_without_network_and_without_env_exits_2_naming_prepare(tmp_path, mo
     monkeypatch.setenv(envs.ENV_VAR, str(tmp_path / "envs"))
     monkeypatch.setenv("UV_DEFAULT_INDEX", "http://127.0.0.1:9/simple")  # nothing listens there
     monkeypatch.setenv("UV_HTTP_RETRIES", "0")
-    criteria = _criteria(tmp_path, '[tool.plain]\nrequires = ["six"]\n')  # a set no environment holds yet
+    criteria = _criteria(tmp_path, '[tool.plain]\nrequires = ["six"]\n')  # plus the exam's set: from that index
     code = main(["run", "--criteria", str(criteria), "--tool", "plain", "--store", str(tmp_path / "store")])
     err = capsys.readouterr().err
     assert code == 2, err
-    assert "no environment yet for six" in err and "mlops-compare envs --prepare" in err
+    assert "no environment yet for" in err and "six" in err and "mlops-compare envs --prepare" in err
     assert not (tmp_path / "store").exists() or not list((tmp_path / "store").rglob("*plain*.json"))
 
 
@@ -193,7 +193,7 @@ def test_envs_command_lists_prepares_and_removes(tmp_path, monkeypatch, capsys):
     assert main(argv) == 0
     listed = capsys.readouterr().out
     assert "last used" in listed and "plain" in listed
-    key = envs.spec_for(["six"]).key
+    key = out.split("plain: ", 1)[1].split()[0]  # "plain: KEY built in N s"
     assert main(["envs", "--criteria", str(criteria), "--remove", key]) == 0
     assert f"removed {key}" in capsys.readouterr().out
     assert not (tmp_path / "envs" / key).exists()
@@ -212,3 +212,30 @@ def test_runner_runs_with_the_envs_interpreter_and_the_record_has_its_versions(t
     environment = record["environment"]
     assert environment["versions"]["scikit-learn"] and environment["versions"]["pandas"]
     assert "mlflow" not in environment["versions"]  # plain's environment holds no tool
+
+
+def test_a_later_run_with_other_versions_makes_older_measurements_stale():
+    """hpc measured with MLflow 2.22 (its environment), then a run with 3.17 that did not run hpc."""
+    from mlops_compare import criteria
+    from mlops_compare.evidence import Evidence, measured_cells, older_version
+    from mlops_compare.results import RunRecord
+
+    def record(version: str, started: str, **checks: str) -> RunRecord:
+        return RunRecord(
+            tool="mlflow",
+            status="passed",
+            tool_version=version,
+            started_at=started,
+            checks={c: {"status": s, "seconds": 1.0, "evidence": c, "numbers": {}} for c, s in checks.items()},
+            environment={"key": "k", "versions": {"mlflow": version}},
+        )
+
+    shipped = criteria.load(criteria.SHIPPED)
+    profile = shipped.profiles[shipped.default_profile]
+    old = record("2.22.1", "2026-01-01T10:00:00+00:00", hpc="pass", grid="pass")
+    new = record("3.17.2", "2026-01-02T10:00:00+00:00", grid="pass")
+    cells = measured_cells(shipped, profile, Evidence({"mlflow": old}).with_record(new))["mlflow"]
+    assert cells["hpc"].measured is not None and "stale" in cells["hpc"].flags  # measured with 2.22, newest is 3.17
+    same = record("2.22.3", "2026-01-02T10:00:00+00:00", grid="pass")  # a patch release: not stale by version
+    assert not older_version(Evidence({"mlflow": old}).with_record(same).measured("mlflow"), ["hpc"])
+    assert older_version(Evidence({"mlflow": old}).with_record(new).measured("mlflow"), ["hpc"])

@@ -84,7 +84,7 @@ class MlopsCompareApp(App[int]):
         self.session = Session(criteria, profile)
         self.store = store if store is not None else Store()
         self.runs = RunManager(starter or launcher_starter(self.store, executor=executor), jobs, self.store)
-        self.tools = list(runners) if runners is not None else list(registry.available())
+        self.tools = list(runners) if runners is not None else _candidates(criteria)
         self.cwd = cwd
         self.evidence: Evidence | None = None  # stored results behind measured ratings, as `score` reads them
         self._load_stored = load_stored
@@ -433,3 +433,14 @@ def run_app(criteria_path: str | None, profile: str | None, executor: dict | Non
         gc.enable()
         _kill_all()
     return code or 0
+
+
+def _candidates(criteria: Criteria) -> list[str]:
+    """A pane per runner and per version variant of the criteria (``[tool.X] runner = "..."``)."""
+    from mlops_compare.errors import UserError
+    from mlops_compare.plan import candidates
+
+    try:
+        return list(candidates(criteria))
+    except UserError:  # a variant naming a runner that is not installed: its run says so
+        return list(registry.available())

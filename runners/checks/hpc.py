@@ -361,6 +361,17 @@ def unavailable(ctx: Context) -> Outcome | None:
 PLUGIN_INSTALL_TIMEOUT = 180.0
 
 
+def installed(package: str) -> str | None:
+    """The version of *package* when the runner's environment already holds it (a tool environment
+    whose requirements name the plugin), else None."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def install_plugin(ctx: Context, package: str, folder: Path) -> tuple[str | None, str]:
     """pip-install a tool's Slurm plugin, without its dependencies, into *folder* (in the workspace).
 

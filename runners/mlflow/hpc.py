@@ -37,6 +37,13 @@ RUN_TIMEOUT = 180.0  # one `mlflow run -b slurm`: it returns once the job is sub
 ERROR_LINE = re.compile(r"\b(\w+(?:Error|Exception)\b.*)")
 
 
+def _mlflow_version() -> str:
+    """The MLflow of this runner's environment (the jobs' python_env pins the same)."""
+    from importlib.metadata import version
+
+    return version("mlflow")
+
+
 def _tool_error(message: str) -> str:
     """The last `SomethingError: ...` in a command's failure message, else the message."""
     found = ERROR_LINE.findall(message)
@@ -81,18 +88,22 @@ class HpcCheck(MlflowTracking):
         route = slurm_jobs.Route(f"{PLUGIN} (`mlflow run -b slurm`, MLflow Projects backend)", native=True)
         start = time.perf_counter()
         plugins = folder / "plugins"
-        version, route.why = slurm_jobs.install_plugin(ctx, PLUGIN, plugins)
-        if version is None:
-            return route
-        route.name = f"{PLUGIN} {version} (`mlflow run -b slurm`, MLflow Projects backend)"
-        route.installed = (
-            f"{PLUGIN} {version} with `pip install --no-deps --target` into the workspace (it requires only "
-            "mlflow-skinny and jinja2, both present; the project's environment is not changed)"
-        )
+        version = slurm_jobs.installed(PLUGIN)
+        if version is not None:  # the tool environment holds it ([tool.NAME] requires = [..., "mlflow-slurm"])
+            route.installed = f"{PLUGIN} {version} in the tool's environment (requires in criteria.toml)"
+        else:
+            version, route.why = slurm_jobs.install_plugin(ctx, PLUGIN, plugins)
+            if version is None:
+                return route
+            route.installed = (
+                f"{PLUGIN} {version} with `pip install --no-deps --target` into the workspace (it requires only "
+                "mlflow-skinny and jinja2, both present; the project's environment is not changed)"
+            )
+        route.name = f"{PLUGIN} {version} (`mlflow run -b slurm`, MLflow Projects backend, MLflow {_mlflow_version()})"
         # The backend knows only python_env and conda projects: `--env-manager local` is not honoured.
         env_file = (
             f"python: {platform.python_version()}\nbuild_dependencies:\n  - pip\n"
-            "dependencies:\n  - mlflow\n  - scikit-learn\n  - pandas\n"
+            f"dependencies:\n  - mlflow=={_mlflow_version()}\n  - scikit-learn\n  - pandas\n"
         )
         (project / "python_env.yaml").write_text(env_file)
         with open(project / "MLproject", "a") as handle:
