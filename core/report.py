@@ -1,7 +1,14 @@
-"""The decision report (markdown): ranking, ratings with their sources, the exam, how to reproduce.
+"""The decision report (markdown), in layers a committee can stop reading after any of.
 
 `decision_report` writes what `mlops-compare report` prints, from a profile and the stored
-evidence (`evidence.Evidence`). Every measurement names the run (date) it comes from. A
+evidence (`evidence.Evidence`), with what `report_model.build` computed: page one is the
+decision (ranking with P(first), SMAA rank acceptability and confidence factors, the
+smallest flip, contradictions, three reasons per tool), then SMAA in full, the checkpoint
+matrix (short phrases), the evidence per checkpoint (short bullets linking the appendix),
+the exam with each check's own section (`report_sections`), versions, how to reproduce, and
+the appendix with every check's full evidence per tool. Every text from criteria.toml or a
+tool is escaped for where it lands (`report_blocks`). The HTML version: `report_html`.
+Every measurement names the run (date) it comes from. A
 report is meant to be shared, so it holds no path of the machine it was made on: files are
 named relative to the current folder (`shareable_path`) and a run's temporary workspace is
 written ``<workspace>``.
