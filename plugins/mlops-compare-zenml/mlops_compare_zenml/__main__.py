@@ -1,0 +1,3 @@
+from mlops_compare_zenml import ZenmlRunner
+
+raise SystemExit(ZenmlRunner.main())
