@@ -333,7 +333,7 @@ def cmd_report(args) -> int:
     argv += ["--format", args.format] if args.format != "md" else []
     argv += ["-o", shareable_path(args.output)] if args.output else []
     if args.format == "html":
-        from mlops_compare.report_html import html_report
+        from mlops_compare.report.html_page import html_report
 
         emit(html_report(criteria, profile, evidence, command=shlex.join(argv)), args.output)
         return 0

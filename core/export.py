@@ -92,7 +92,7 @@ def to_markdown(summary: Summary) -> str:
     data = to_data(summary)
     criteria = summary.criteria
     names = {t: criteria.tools[t].name for t in summary.tools}
-    from mlops_compare.report_blocks import md_code  # (it builds on md_cell above)
+    from mlops_compare.report.blocks import md_code  # (it builds on md_cell above)
 
     out = [f"# mlops-compare: profile {md_code(data['profile'])}", ""]
     if data["description"]:

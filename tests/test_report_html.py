@@ -18,8 +18,8 @@ from urllib.parse import urlparse
 
 import pytest
 from mlops_compare.evidence import Evidence
-from mlops_compare.report_html import html_report
-from mlops_compare.report_model import build
+from mlops_compare.report.html_page import html_report
+from mlops_compare.report.model import build
 from mlops_compare.results import RunRecord
 from mlops_compare.runners.checks import ui
 from test_report_layers import IMG, TICK, hostile_criteria, hostile_evidence

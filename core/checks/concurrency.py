@@ -69,8 +69,8 @@ def _errors(errors: Mapping[str, Any]) -> str:
 
 
 def report_section(evidence: Any) -> Any:
-    """Per tool and variant, what came back of the tasks that wrote at once (a `report_blocks.Section`)."""
-    from mlops_compare.report_blocks import CELL_MAX, Section, Table, shorten
+    """Per tool and variant, what came back of the tasks that wrote at once (a `report.blocks.Section`)."""
+    from mlops_compare.report.blocks import CELL_MAX, Section, Table, shorten
 
     rows = []
     modes = set()

@@ -23,7 +23,7 @@ def score(check: Mapping[str, Any]) -> float | None:
     return (float(numbers.get("found", 0)) + float(numbers.get("traceback", 0)) + share) / 3
 
 
-# --- the report (`mlops_compare.report_sections` asks every check for these hooks) ----------
+# --- the report (`mlops_compare.report.sections` asks every check for these hooks) ----------
 
 
 def phrase(check: Mapping[str, Any]) -> str | None:
@@ -36,8 +36,8 @@ def phrase(check: Mapping[str, Any]) -> str | None:
 
 def report_section(evidence: Any) -> Any:
     """What a failing grid point left behind and what a resume saved, per tool."""
-    from mlops_compare.report_blocks import Section, Table
-    from mlops_compare.report_sections import numbers
+    from mlops_compare.report.blocks import Section, Table
+    from mlops_compare.report.sections import numbers
 
     rows = []
     for tool, found in evidence.tools.items():

@@ -19,7 +19,7 @@ def score(check: Mapping[str, Any]) -> float | None:
     return 0.5 + 0.5 * clip(float(speedup) - 1)
 
 
-# --- the report (`mlops_compare.report_sections` asks every check for these hooks) ----------
+# --- the report (`mlops_compare.report.sections` asks every check for these hooks) ----------
 
 
 def phrase(check: Mapping[str, Any]) -> str | None:
@@ -30,8 +30,8 @@ def phrase(check: Mapping[str, Any]) -> str | None:
 
 def report_section(evidence: Any) -> Any:
     """The grid through the tool's own parallelism: speed-up from 1 to 2 workers."""
-    from mlops_compare.report_blocks import Section, Table
-    from mlops_compare.report_sections import numbers
+    from mlops_compare.report.blocks import Section, Table
+    from mlops_compare.report.sections import numbers
 
     rows, speedups = [], {}
     for tool, found in evidence.tools.items():

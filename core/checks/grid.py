@@ -11,13 +11,13 @@ from typing import Any
 GIVES_METRICS = True
 
 
-# --- the report's section (`mlops_compare.report_sections` asks every check for it) ---------
+# --- the report's section (`mlops_compare.report.sections` asks every check for it) ---------
 
 
 def report_section(evidence: Any) -> Any:
     """Cross-tool agreement: every tool's rmse/mae/r2 per grid point and the largest difference."""
     from mlops_compare.evidence import TOLERANCE, TOLERANCE_TEXT, agreement, run_label
-    from mlops_compare.report_blocks import Section, Table
+    from mlops_compare.report.blocks import Section, Table
 
     tools = list(evidence.tools)
     rows, worst = agreement(evidence)

@@ -37,13 +37,13 @@ def parse_settings(table: dict[str, Any], problem: Report) -> dict[str, Any]:
     return out
 
 
-# --- the report's section (`mlops_compare.report_sections` asks every check for it) ---------
+# --- the report's section (`mlops_compare.report.sections` asks every check for it) ---------
 
 
 def report_section(evidence: Any) -> Any:
     """What each tool needed to run the grid on Slurm: the route that worked, jobs, glue, what did not work."""
-    from mlops_compare.report_blocks import CELL_MAX, Section, Table, shorten
-    from mlops_compare.report_sections import numbers
+    from mlops_compare.report.blocks import CELL_MAX, Section, Table, shorten
+    from mlops_compare.report.sections import numbers
 
     rows = []
     for tool, found in evidence.tools.items():

@@ -20,7 +20,7 @@ def score(check: Mapping[str, Any]) -> float | None:
     return clip(1 - cost / 60)
 
 
-# --- the report (`mlops_compare.report_sections` asks every check for these hooks) ----------
+# --- the report (`mlops_compare.report.sections` asks every check for these hooks) ----------
 
 
 def phrase(check: Mapping[str, Any]) -> str | None:
@@ -30,8 +30,8 @@ def phrase(check: Mapping[str, Any]) -> str | None:
 
 
 def report_section(evidence: Any) -> Any:
-    from mlops_compare.report_blocks import Section, Table
-    from mlops_compare.report_sections import numbers
+    from mlops_compare.report.blocks import Section, Table
+    from mlops_compare.report.sections import numbers
 
     rows = []
     for tool, found in evidence.tools.items():

@@ -93,10 +93,10 @@ def _seconds(value: Any) -> str:
 
 
 def section(measured: dict[str, tuple[str, dict[str, Any]]]) -> Any:
-    """The report's large-data section (a `report_blocks.Section`): {tool: (status, numbers)}; None when none.
+    """The report's large-data section (a `report.blocks.Section`): {tool: (status, numbers)}; None when none.
 
     Its ``data["curves"]`` is {tool: [Size, ...]} for the HTML report's log-log charts."""
-    from mlops_compare.report_blocks import CELL_MAX, Section, Table, shorten
+    from mlops_compare.report.blocks import CELL_MAX, Section, Table, shorten
 
     measured = {tool: found for tool, found in measured.items() if curves(found[1])}
     if not measured:
@@ -178,7 +178,7 @@ def resolve_paths(table: dict[str, Any], resolve: Callable[[str], str]) -> None:
         table["cache"] = str(default_cache())
 
 
-# --- the report (`mlops_compare.report_sections` asks every check for these hooks) ----------
+# --- the report (`mlops_compare.report.sections` asks every check for these hooks) ----------
 
 
 def phrase(check: Any) -> str | None:
@@ -189,7 +189,7 @@ def phrase(check: Any) -> str | None:
 
 def report_section(evidence: Any) -> Any:
     """Seconds, memory and bytes per size, the growth exponents and where a tool breaks (`section`)."""
-    from mlops_compare.report_sections import numbers
+    from mlops_compare.report.sections import numbers
 
     measured = {
         t: (f.checks["large_data"].status, numbers(f, "large_data"))

@@ -19,7 +19,7 @@ def score(check: Mapping[str, Any]) -> float | None:
     return clip(float(share))
 
 
-# --- the report (`mlops_compare.report_sections` asks every check for these hooks) ----------
+# --- the report (`mlops_compare.report.sections` asks every check for these hooks) ----------
 
 
 def phrase(check: Mapping[str, Any]) -> str | None:

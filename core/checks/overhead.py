@@ -18,7 +18,7 @@ def score(check: Mapping[str, Any]) -> float | None:
     return 1 / (1 + math.log10(max(1.0, float(ratio))))
 
 
-# --- the report (`mlops_compare.report_sections` asks every check for these hooks) ----------
+# --- the report (`mlops_compare.report.sections` asks every check for these hooks) ----------
 
 
 def phrase(check: Mapping[str, Any]) -> str | None:
@@ -29,8 +29,8 @@ def phrase(check: Mapping[str, Any]) -> str | None:
 
 def report_section(evidence: Any) -> Any:
     """Grid seconds through the tool, the ratio to plain, how it ran and the disk its store used."""
-    from mlops_compare.report_blocks import Section, Table
-    from mlops_compare.report_sections import numbers
+    from mlops_compare.report.blocks import Section, Table
+    from mlops_compare.report.sections import numbers
 
     rows, ratios = [], {}
     for tool, found in evidence.tools.items():

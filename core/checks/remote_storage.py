@@ -58,7 +58,7 @@ def resolve_paths(table: dict[str, Any], resolve: Callable[[str], str]) -> None:
         table["shared_path"] = resolve(table["shared_path"])
 
 
-# --- the report's section (`mlops_compare.report_sections` asks every check for it) ---------
+# --- the report's section (`mlops_compare.report.sections` asks every check for it) ---------
 
 
 def endpoint_shown(url: str) -> str:
@@ -72,8 +72,8 @@ def endpoint_shown(url: str) -> str:
 
 def report_section(evidence: Any) -> Any:
     """Both remotes per tool: status, push and pull seconds, bytes, objects, identical files, the endpoint."""
-    from mlops_compare.report_blocks import CELL_MAX, Section, Table, shorten
-    from mlops_compare.report_sections import numbers
+    from mlops_compare.report.blocks import CELL_MAX, Section, Table, shorten
+    from mlops_compare.report.sections import numbers
 
     rows, changed = [], []
     for tool, found in evidence.tools.items():

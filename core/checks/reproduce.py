@@ -11,7 +11,7 @@ from typing import Any
 
 def report_section(evidence: Any) -> Any:
     from mlops_compare.evidence import without_workspace
-    from mlops_compare.report_blocks import CELL_MAX, Section, Table, shorten
+    from mlops_compare.report.blocks import CELL_MAX, Section, Table, shorten
 
     rows = []
     for tool, found in evidence.tools.items():

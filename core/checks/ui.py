@@ -12,8 +12,8 @@ from typing import Any
 
 def report_section(evidence: Any) -> Any:
     from mlops_compare.evidence import WORKSPACE
-    from mlops_compare.report_blocks import CELL_MAX, Image, Section, Table, shorten
-    from mlops_compare.report_sections import numbers
+    from mlops_compare.report.blocks import CELL_MAX, Image, Section, Table, shorten
+    from mlops_compare.report.sections import numbers
 
     rows: list[list[Any]] = []
     images: list[Any] = []

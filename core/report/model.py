@@ -6,7 +6,7 @@ expert and measured ratings, each tool's three reasons that move its score most,
 checkpoint matrix (a rating and a phrase of at most `PHRASE_MAX` characters per cell), the
 evidence bullets per checkpoint and tool (at most `BULLET_MAX`, figures first, each linking
 the appendix), the appendix items (one per check and tool, the full text) and each check's
-report section (`report_sections.sections`). Everything here is plain text: the renderers
+report section (`report.sections.sections`). Everything here is plain text: the renderers
 escape it for where it lands.
 
 A reason's effect is how far a checkpoint moves a tool's score against the average tool:
@@ -23,8 +23,8 @@ from mlops_compare import smaa
 from mlops_compare.criteria import WEIGHT_MAX, Criteria, Profile
 from mlops_compare.events import CHECKS, CHECKS_BY_ID
 from mlops_compare.evidence import Cell, Evidence, check_score, run_label, without_workspace
-from mlops_compare.report_blocks import Section, anchor, shorten
-from mlops_compare.report_sections import phrase, sections
+from mlops_compare.report.blocks import Section, anchor, shorten
+from mlops_compare.report.sections import phrase, sections
 from mlops_compare.summary import Summary, summarize
 
 PHRASE_MAX = 60

@@ -2,7 +2,7 @@
 
 Every check with something to show in the report has, in its module
 ``mlops_compare.checks.<check id>``, a ``report_section(evidence)`` hook returning a
-`report_blocks.Section` (plain text, tables, images; the renderers escape) or None when it
+`report.blocks.Section` (plain text, tables, images; the renderers escape) or None when it
 has nothing to show, and may have a ``phrase(check)`` hook: its figures in a few words for
 the checkpoint matrix. `sections` asks every check of the table; the report names no check.
 A hook may also return markdown lines it escaped itself (kept as ``Section.markdown``).
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_compare.evidence import Evidence, ToolEvidence
-from mlops_compare.report_blocks import Section
+from mlops_compare.report.blocks import Section
 
 
 def numbers(found: ToolEvidence, check_id: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The decision report as one self-contained HTML file (``mlops-compare report --format html``).
 
-The same content as the markdown report (`report_model.build`), rendered with Jinja2 from
-``report.html.j2`` with autoescape on: CSS inline, charts as inline SVG (`report_svg`), the
+The same content as the markdown report (`report.model.build`), rendered with Jinja2 from
+``report.html.j2`` with autoescape on: CSS inline, charts as inline SVG (`report.svg`), the
 ui check's screenshots embedded as data URIs, each evidence item a ``<details>``, print
 styles for a PDF, no JavaScript and no request to anything outside the file (a Content
 Security Policy says so to the browser as well). Check sections that wrote their own
@@ -19,11 +19,13 @@ from importlib import resources
 from typing import Any
 
 from markupsafe import Markup
-from mlops_compare import report, report_model, report_svg, smaa
+from mlops_compare import report, smaa
 from mlops_compare.criteria import Criteria, Profile
 from mlops_compare.events import CHECKS
 from mlops_compare.evidence import Evidence, run_label, variants
-from mlops_compare.report_blocks import Image, Section, Table, anchor
+from mlops_compare.report import model as report_model
+from mlops_compare.report import svg as report_svg
+from mlops_compare.report.blocks import Image, Section, Table, anchor
 from mlops_compare.unscored import unscored
 
 IMAGE_MAX = 8_000_000  # bytes: a larger screenshot is named, not embedded
@@ -111,7 +113,7 @@ def html_report(
     env = Environment(autoescape=True, trim_blocks=False, lstrip_blocks=False)
     env.filters["anchor"] = lambda text: anchor(str(text))
     env.filters["rating_class"] = lambda value: max(0, min(5, int(float(value) + 0.5)))
-    template = env.from_string(resources.files("mlops_compare").joinpath("report.html.j2").read_text("utf-8"))
+    template = env.from_string(resources.files("mlops_compare.report").joinpath("report.html.j2").read_text("utf-8"))
 
     names, summary = model.names, model.summary
     ranks = list(range(1, len(model.tools) + 1))

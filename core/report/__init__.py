@@ -1,13 +1,13 @@
 """The decision report (markdown), in layers a committee can stop reading after any of.
 
 `decision_report` writes what `mlops-compare report` prints, from a profile and the stored
-evidence (`evidence.Evidence`), with what `report_model.build` computed: page one is the
+evidence (`evidence.Evidence`), with what `report.model.build` computed: page one is the
 decision (ranking with P(first), SMAA rank acceptability and confidence factors, the
 smallest flip, contradictions, three reasons per tool), then SMAA in full, the checkpoint
 matrix (short phrases), the evidence per checkpoint (short bullets linking the appendix),
-the exam with each check's own section (`report_sections`), versions, how to reproduce, and
+the exam with each check's own section (`report.sections`), versions, how to reproduce, and
 the appendix with every check's full evidence per tool. Every text from criteria.toml or a
-tool is escaped for where it lands (`report_blocks`). The HTML version: `report_html`.
+tool is escaped for where it lands (`report.blocks`). The HTML version: `report.html_page`.
 Every measurement names the run (date) it comes from. A
 report is meant to be shared, so it holds no path of the machine it was made on: files are
 named relative to the current folder (`shareable_path`) and a run's temporary workspace is
@@ -22,12 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlops_compare import report_model, smaa
+from mlops_compare import smaa
 from mlops_compare.criteria import Criteria, Profile
 from mlops_compare.events import CHECKS, SKLEARN_PREFIX
 from mlops_compare.evidence import Evidence, ToolEvidence, run_label, variants
 from mlops_compare.export import md_table, unscored_markdown
-from mlops_compare.report_blocks import Image, Section, Table, md_code, md_fence, md_inline, mermaid_label, shorten
+from mlops_compare.report import model as report_model
+from mlops_compare.report.blocks import Image, Section, Table, md_code, md_fence, md_inline, mermaid_label, shorten
 from mlops_compare.summary import Summary
 from mlops_compare.unscored import unscored
 

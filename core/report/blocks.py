@@ -1,9 +1,9 @@
 """What a report section is made of, and the escaping for each place a text lands.
 
-A check's report section (the ``report_section(evidence)`` hook, `report_sections`) returns
+A check's report section (the ``report_section(evidence)`` hook, `report.sections`) returns
 a `Section`: a title and blocks (plain-text paragraphs, `Table`s, `Image`s). Blocks hold
 plain, unescaped text; the markdown report (`report.py`) and the HTML report
-(`report_html.py`) escape it for where it lands, so a check never writes markup. A hook may
+(`report/html_page.py`) escape it for where it lands, so a check never writes markup. A hook may
 instead return markdown lines it escaped itself (``Section.markdown``); the HTML report
 renders those with markdown-it, raw HTML off.
 
