@@ -43,17 +43,12 @@ def find(folder: Path, tools: Iterable[str]) -> list[Path]:
 
 def in_use(paths: list[Path]) -> set[Path]:
     """The *paths* a live process works in (its current folder inside), and shared folders beside them."""
-    import psutil
+    from mlops_compare.infra import proctree
 
-    cwds = []
-    for process in psutil.process_iter(["cwd"]):
-        cwd = process.info.get("cwd")
-        if cwd:
-            cwds.append(Path(cwd))
-    busy = {p for p in paths if any(cwd == p or cwd.is_relative_to(p) for cwd in cwds)}
+    busy = {p for p in paths if _WORKSPACE.match(p.name) and proctree.working_in(p)}
     # a shared folder belongs to a run of its tool next to it: spare it while such a run is alive
     busy_tools = {(p.parent, m["tool"]) for p in busy if (m := _WORKSPACE.match(p.name))}
-    busy |= {p for p in paths if (m := _SHARED.match(p.name)) and (p.parent, m["tool"]) in busy_tools}
+    busy |= {p for p in paths if (m := _SHARED.match(p.name)) and ((p.parent, m["tool"]) in busy_tools)}
     return busy
 
 

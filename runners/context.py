@@ -48,6 +48,9 @@ class Context:
         self.baseline: dict[str, dict[str, float]] = {}
         self.dataset: dict[str, Any] = {}
         self.plain_grid_seconds: dict[str, float] = {}
+        # time.monotonic() by which a check must be done (set by a check with a budget, e.g.
+        # remote_storage): `run` cuts every command's timeout to what is left
+        self.deadline: float | None = None
 
     # --- reporting -------------------------------------------------------------------
     def log(self, line: str) -> None:
@@ -87,6 +90,11 @@ class Context:
         A timeout kills the command and raises `CommandError`, as a non-zero exit does when
         *check* is true.
         """
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise CommandError(f"`{shlex.join(argv[:4])}` not started: the check's time budget is spent", True)
+            timeout = left if timeout is None else min(timeout, left)
         self.log("$ " + shlex.join(argv))
         kwargs: dict[str, Any] = {
             "cwd": cwd or self.workspace,

@@ -345,3 +345,163 @@ def test_a_store_that_cannot_be_written_is_still_read(tmp_path):
     root = tmp_path / ".mlops-compare"
     (root / "index.json").mkdir()  # the index cannot be written: the files are read as before
     assert Evidence.from_store(root).tools["dvc"].checks["grid"].status == "pass"
+
+
+# --- item 10: a silent S3 endpoint is bounded; a password in endpoint_url is masked ---------
+
+
+def test_a_password_in_a_url_is_masked_like_the_keys():
+    from mlops_compare.infra.redaction import Redactor
+
+    text = "endpoint http://minio:s3cr3t-pw@10.0.0.1:9000/bucket failed; s3://bucket/x, https://user@host/ fine"
+    assert Redactor([]).redact(text) == (
+        "endpoint http://minio:***@10.0.0.1:9000/bucket failed; s3://bucket/x, https://user@host/ fine"
+    )
+    assert Redactor(["AKIAEXAMPLE"]).redact_obj({"u": ["https://a:b@c/AKIAEXAMPLE"]}) == {"u": ["https://a:***@c/***"]}
+
+
+def test_the_whole_storage_check_stays_within_its_budget(tmp_path):
+    """Three tool commands of 1.5 s each, each allowed 4 x timeout: 4.5 s before, BUDGET x 0.5 s = 3 s now."""
+    import io
+    import time
+
+    from mlops_compare.runners.channel import Emitter
+    from mlops_compare.runners.checks import remote_storage
+    from mlops_compare.runners.context import Context
+
+    exam = {"grid": {"alpha": [0.1], "l1_ratio": [0.5]}, "storage": {"shared_path": str(tmp_path), "timeout": 0.5}}
+    ctx = Context(tmp_path, exam, Emitter(io.BytesIO()))
+    commands: list[float] = []
+
+    def round_trip(ctx, remote, trip, steps):
+        for _ in range(3):
+            started = time.monotonic()
+            try:
+                ctx.run(["sleep", "1.5"], timeout=remote.timeout * 4)
+            finally:
+                commands.append(time.monotonic() - started)
+        trip.status = "pass"
+
+    started = time.monotonic()
+    outcome = remote_storage.run_check(ctx, "plain", round_trip, steps=1)
+    took = time.monotonic() - started
+    assert outcome.status == "fail" and "timed out" in outcome.evidence, outcome.evidence
+    assert took <= remote_storage.BUDGET * 0.5 + 0.5, (took, commands)
+    assert ctx.deadline is None  # the budget ends with the check
+
+
+@pytest.mark.slow
+def test_an_s3_endpoint_that_never_answers_costs_at_most_the_budget(tmp_path):
+    import asyncio
+    import copy
+    import socket
+    import threading
+    import time
+
+    from conftest import SMALL_EXAM
+    from mlops_compare.executors.local import RunRequest, run_many
+    from mlops_compare.runners.checks.remote_storage import BUDGET
+    from mlops_compare.store import Store
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held = []
+
+    def accept_and_say_nothing():
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    url = f"http://minio:hunter2-secret@127.0.0.1:{server.getsockname()[1]}"
+    timeout = 2.0
+    exam = copy.deepcopy(SMALL_EXAM)
+    s3 = {"endpoint_url": url, "bucket": "institute", "prefix": "exam", "region": "us-east-1"}
+    exam.update(checks=["remote_storage"], storage={"shared_path": False, "timeout": timeout, "s3": s3})
+    env = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00", "AWS_SECRET_ACCESS_KEY": "x" * 40}
+    store = Store(tmp_path / "store")
+    try:
+        started = time.monotonic()
+        (record,) = asyncio.run(
+            run_many([RunRequest("plain", exam, timeout=300, workdir=tmp_path, env=env)], 1, None, store)
+        )
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+    check = record.checks["remote_storage"]
+    assert check["status"] == "fail", check["evidence"]
+    # the probe and the round trip within BUDGET x timeout; the cleanup's delete gets one timeout more
+    assert check["seconds"] <= BUDGET * timeout + timeout + 3, (check["seconds"], check["evidence"])
+    assert time.monotonic() - started < 120
+    stored = "".join(p.read_text() for p in store.runs.glob("*.json"))
+    assert "hunter2-secret" not in stored and "minio:***@127.0.0.1" in stored
+
+
+# --- item 11: the throwaway Slurm listens on 127.0.0.1 and leaves no job behind -------------
+
+
+@pytest.mark.slow
+def test_the_throwaway_slurm_listens_on_localhost_and_its_steps_end_with_it(tmp_path):
+    import os
+    import signal
+    import time
+
+    import psutil
+    from mlops_compare.infra import slurm_cluster
+    from slurm_support import require_slurm
+
+    require_slurm()
+    cluster = slurm_cluster.Cluster(tmp_path / "slurm")
+    cluster.start()
+    try:
+        daemons = {cluster.processes[name].pid for name in ("slurmctld", "slurmd")}
+        listening = [c for c in psutil.net_connections("tcp") if c.pid in daemons and c.status == psutil.CONN_LISTEN]
+        assert listening and {c.laddr.ip for c in listening} == {"127.0.0.1"}, listening
+        marker = tmp_path / "job-started"
+        env = {**os.environ, **cluster.env}
+        submitted = subprocess.run(
+            [
+                "sbatch",
+                "--parsable",
+                "--output=/dev/null",
+                f"--chdir={tmp_path}",
+                "--wrap",
+                f"touch {marker}; sleep 300",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+        )
+        assert submitted.returncode == 0, submitted.stderr
+        deadline = time.monotonic() + 60
+        while not (marker.exists() and cluster.steps()):
+            assert time.monotonic() < deadline, "the job did not start"
+            time.sleep(0.2)
+        steps = cluster.steps()
+        job = [p for s in steps for p in psutil.Process(s).children(recursive=True) if "sleep" in p.name()]
+        assert job
+        os.kill(cluster.processes["slurmd"].pid, signal.SIGKILL)  # slurmd dies; its job's slurmstepd lives on
+        cluster.processes["slurmd"].wait(10)
+        assert cluster.steps() == steps
+    finally:
+        cluster.stop()
+    assert cluster.steps() == []
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in job)
+
+
+# --- item 12: the large_data evidence states the rule it applied ---------------------------
+
+
+@pytest.mark.slow
+def test_the_large_data_evidence_says_the_real_rule(tmp_path, monkeypatch):
+    from test_large_data import _in_process
+
+    outcome, _ = _in_process(tmp_path, [2_000], 10**12, monkeypatch)
+    assert outcome.status == "pass", outcome.evidence
+    assert "under 10x plain time, or under a minute (60 s), and within " in outcome.evidence
+    assert "within 10x plain time" not in outcome.evidence

@@ -2,7 +2,7 @@
 
 `secret_values(env)` picks the values of credential variables out of an environment mapping;
 `Redactor(values).redact(text)` replaces each of them, and the encoded forms they take in URLs
-and JSON, by `***`. The launcher applies one Redactor to every event and record, so redaction
+and JSON, by `***`, and so the password of any ``scheme://user:password@host`` URL. The launcher applies one Redactor to every event and record, so redaction
 is a single compiled regular expression: one pass over the text whatever the number of secrets.
 """
 
@@ -16,6 +16,9 @@ from urllib.parse import quote, quote_plus
 
 MASK = "***"
 MIN_LENGTH = 6
+# A password written into a URL (``https://user:password@host/``, e.g. an S3 endpoint_url in
+# criteria.toml) is masked wherever it appears, like the keys, whether or not it is known.
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)(?P<password>[^/\s@]+)@")
 
 SECRET_NAMES = frozenset(
     {
@@ -84,20 +87,32 @@ class Redactor:
         return f"Redactor({self._count} patterns)"
 
     def redact(self, text: str) -> str:
-        if self._pattern is None or not text:
+        if not text:
+            return text
+        if "://" in text and "@" in text:
+            text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{self.mask}@", text)
+        if self._pattern is None:
             return text
         return self._pattern.sub(self.mask, text)
 
     def redact_obj(self, obj: Any) -> Any:
-        """A copy of `obj` with every string (keys included) redacted inside dicts, lists and tuples."""
-        if self._pattern is None:
-            return obj
+        """`obj` with every string (keys included) redacted inside dicts, lists and tuples.
+
+        A container in which nothing changed is returned as it is (no copy).
+        """
         if isinstance(obj, str):
             return self.redact(obj)
         if isinstance(obj, dict):
-            return {self.redact_obj(k): self.redact_obj(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [self.redact_obj(v) for v in obj]
-        if isinstance(obj, tuple):
-            return tuple(self.redact_obj(v) for v in obj)
+            pairs = [(self.redact_obj(k), self.redact_obj(v)) for k, v in obj.items()]
+            same = all(_same(a, k) and _same(b, v) for (a, b), (k, v) in zip(pairs, obj.items(), strict=True))
+            return obj if same else dict(pairs)
+        if isinstance(obj, list | tuple):
+            items = [self.redact_obj(v) for v in obj]
+            if all(_same(a, v) for a, v in zip(items, obj, strict=True)):
+                return obj
+            return items if isinstance(obj, list) else tuple(items)
         return obj
+
+
+def _same(new: Any, old: Any) -> bool:
+    return new is old or (isinstance(new, str) and new == old)

@@ -108,6 +108,13 @@ def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(f"  {path.name}: {line}" for line in text) or f"  ({path.name}: empty)"
 
 
+def _name(process) -> str:
+    try:
+        return process.name()
+    except Exception:  # gone meanwhile (psutil.Error)
+        return ""
+
+
 def _parent_death_signal():
     """A preexec_fn that makes the child get SIGTERM when the thread that started it dies.
 
@@ -193,6 +200,9 @@ class Cluster:
             "MpiDefault=none",
             "MailProg=/bin/true",  # no mailer here
             "KillWait=5",  # seconds from SIGTERM to SIGKILL for a cancelled job: stop() stays quick
+            # slurmctld and slurmd listen on 127.0.0.1 only (SlurmctldHost's and NodeAddr's
+            # address), not on every address of the machine
+            "CommunicationParameters=NoCtldInAddrAny,NoInAddrAny",
             *_node_lines(self.hostname),
             f"PartitionName={self.partition} Nodes={self.hostname} Default=YES MaxTime=INFINITE State=UP",
         ]
@@ -330,9 +340,31 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(grace)
+        self.end_steps()  # jobs whose slurmd died (or was not stopped in time) keep their slurmstepd
         _RUNNING.discard(self)
         if self._own_folder:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+    def steps(self) -> list[int]:
+        """Pids of this cluster's slurmstepd processes (found by the SLURM_CONF they inherit), alive now."""
+        from mlops_compare.infra import proctree
+
+        return [p.pid for p in proctree.with_env("SLURM_CONF", str(self.conf)) if _name(p) == "slurmstepd"]
+
+    def end_steps(self) -> list[int]:
+        """SIGKILL every slurmstepd of this cluster and the job processes under it; their pids.
+
+        slurmd leaves its jobs' slurmstepd behind when it dies: without this, a job and its
+        step daemon lived on for minutes after the cluster was gone.
+        """
+        import psutil
+        from mlops_compare.infra import proctree
+
+        ended = self.steps()
+        for pid in ended:
+            with contextlib.suppress(psutil.Error):
+                proctree.kill([*proctree.descendants(pid), psutil.Process(pid)])
+        return ended
 
     def running(self) -> bool:
         return any(p.poll() is None for p in self.processes.values())

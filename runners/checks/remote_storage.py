@@ -16,6 +16,12 @@ An endpoint is probed first (`s3_endpoint.probe`: seconds, one line with a hint)
 probe does not stop the tool from trying: its own error message is what a user would see,
 so it is recorded, followed by the probe's hint.
 
+The whole check for one tool (the probe and every remote's round trip) has `BUDGET` x
+``[exam.storage] timeout`` seconds: every tool command gets at most what is left
+(`Context.deadline`), the check's own S3 calls too, and a remote not reached in time fails
+with "not tried". Then the cleanup (bounded by the timeout per call). An endpoint that
+accepts connections but never answers costs a tool at most that, not 5 to 8 timeouts.
+
 A tool's ``runners/<tool>/storage.py`` does the round trip with the tool's own mechanism
 (`round_trip(ctx, remote, trip)`, filling a `Trip`); `run_check` opens the remotes, runs
 it per remote with every failure turned into the trip's reason, and makes the verdict:
@@ -50,6 +56,7 @@ from mlops_compare.runners.context import EXAMPLE_DIR, CommandError, Context
 from mlops_compare.runners.measures import diff_lines
 
 PROBE_TIMEOUT = 10.0  # seconds for the endpoint probe (each network step)
+BUDGET = 6  # the whole check for one tool: at most BUDGET x [exam.storage] timeout (cleanup aside)
 MESSAGE_CHARS = 400  # a tool's error message is cut here in the evidence
 LOCAL_ENDPOINT = "local moto_server"  # what the numbers say when the exam started its own S3
 # Words that mark a line of a tool's output as its error message.
@@ -77,6 +84,13 @@ class Remote:
     endpoint: str = ""  # for the report: LOCAL_ENDPOINT or the user's URL
     env: dict[str, str] = field(default_factory=dict, repr=False)  # AWS_* for this endpoint
     problem: str | None = None  # the probe's reason when the endpoint is not usable
+    deadline: float | None = None  # time.monotonic() by which the check must be done (`BUDGET`)
+
+    def step_timeout(self) -> float:
+        """Seconds for one network step: the timeout, or what is left of the check's budget (at least 1)."""
+        if self.deadline is None:
+            return self.timeout
+        return max(1.0, min(self.timeout, self.deadline - time.monotonic()))
 
     @property
     def label(self) -> str:
@@ -110,10 +124,11 @@ class Remote:
         from botocore.config import Config
 
         assert self.s3 is not None
+        step = self.step_timeout()
         config = Config(
-            connect_timeout=self.timeout,
-            read_timeout=self.timeout,
-            retries={"total_max_attempts": 2},
+            connect_timeout=step,
+            read_timeout=step,
+            retries={"total_max_attempts": 2 if self.deadline is None or step >= self.timeout else 1},
             s3={"addressing_style": "path"} if self.s3.endpoint_url else {},
         )
         env = {**os.environ, **self.env}
@@ -239,6 +254,8 @@ def open_remotes(ctx: Context, tool: str) -> Iterator[list[Remote]]:
     cleanup: list[Callable[[], None]] = []
     remotes: list[Remote] = []
     redactor_before = ctx.emitter.redactor
+    deadline_before = ctx.deadline
+    ctx.deadline = time.monotonic() + BUDGET * timeout
     try:
         shared = settings.get("shared_path", "")
         if shared is not False:  # "": a temporary folder next to the workspace
@@ -250,8 +267,11 @@ def open_remotes(ctx: Context, tool: str) -> Iterator[list[Remote]]:
         s3 = settings.get("s3")
         if s3:
             remotes.append(_s3_remote(ctx, s3, token, timeout, cleanup))
+        for remote in remotes:
+            remote.deadline = ctx.deadline
         yield remotes
     finally:
+        ctx.deadline = deadline_before  # the cleanup has the timeout per call, not the spent budget
         for step in reversed(cleanup):
             try:
                 step()
@@ -321,6 +341,10 @@ def run_check(
             ctx.log(f"remote_storage: {remote.label}")
             started = time.perf_counter()
             try:
+                if ctx.deadline is not None and time.monotonic() >= ctx.deadline:
+                    raise ToolFailure(
+                        f"not tried: the check's budget ({BUDGET} x timeout = {BUDGET * remote.timeout:g} s) was spent"
+                    )
                 round_trip(ctx, remote, trip, progress)
             except Exception as exc:
                 ctx.log(f"remote_storage {remote.kind} failed: {type(exc).__name__}: {exc}")
