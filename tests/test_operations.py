@@ -23,6 +23,9 @@ def test_the_failing_grid_ends_with_the_bad_alpha_and_the_correction_is_new():
     assert failing_grid(grid) == {"alpha": [0.0, 0.5, 1.0, BAD_ALPHA], "l1_ratio": [0.5]}
     assert corrected_grid(grid)["alpha"] == [0.0, 0.5, 1.0, 2.0]  # 1.0 is in the grid: a point not run yet
     assert corrected_grid({"alpha": [0.0], "l1_ratio": [0.5]})["alpha"] == [0.0, 1.0]
+    # one l1_ratio (the first) proves the same as all of them, at a third of the runs of the 3x3 grid
+    wide = {"alpha": [0.0, 0.5, 1.0], "l1_ratio": [0.0, 0.5, 1.0]}
+    assert failing_grid(wide)["l1_ratio"] == corrected_grid(wide)["l1_ratio"] == [0.0]
 
 
 @pytest.mark.parametrize(
