@@ -32,7 +32,7 @@ def _text(x: float, y: float, text: str, anchor: str = "start", extra: str = "")
 
 def bars(title: str, items: Sequence[tuple[str, float]], unit: str = "", maximum: float | None = None) -> Markup:
     """One horizontal bar per (label, value), the value written at the bar's end."""
-    label_w, bar_w, row = 170, 360, 24
+    label_w, bar_w, row = 150, 300, 24
     top = 28
     height = top + row * len(items) + 10
     biggest = maximum or max((v for _, v in items), default=1.0) or 1.0
@@ -40,7 +40,7 @@ def bars(title: str, items: Sequence[tuple[str, float]], unit: str = "", maximum
     for i, (label, value) in enumerate(items):
         y = top + i * row
         width = max(0.0, min(1.0, value / biggest)) * bar_w
-        body.append(_text(label_w - 6, y + 15, _short(label, 24), "end"))
+        body.append(_text(label_w - 6, y + 15, _short(label, 21), "end"))
         body.append(
             f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="{row - 8}" fill="{COLOURS[i % len(COLOURS)]}"/>'
         )
@@ -50,13 +50,13 @@ def bars(title: str, items: Sequence[tuple[str, float]], unit: str = "", maximum
 
 def stacked(title: str, items: Sequence[tuple[str, Sequence[float]]], legend: Sequence[str]) -> Markup:
     """One horizontal bar per label split into shares (each row sums to 1), with a legend."""
-    label_w, bar_w, row = 170, 380, 24
+    label_w, bar_w, row = 150, 320, 24
     top = 28
     height = top + row * len(items) + 30
     body = [_text(0, 16, title, extra='font-weight="bold"')]
     for i, (label, shares) in enumerate(items):
         y = top + i * row
-        body.append(_text(label_w - 6, y + 15, _short(label, 24), "end"))
+        body.append(_text(label_w - 6, y + 15, _short(label, 21), "end"))
         x = float(label_w)
         for k, share in enumerate(shares):
             width = max(0.0, share) * bar_w
