@@ -171,6 +171,7 @@ def exam_run(tmp_path_factory) -> ExamRun:
     import os
     import subprocess
 
+    from envs_support import environment
     from mlops_compare import registry
     from mlops_compare.executors.local import RunRequest, run_many
     from mlops_compare.store import Store
@@ -200,7 +201,8 @@ def exam_run(tmp_path_factory) -> ExamRun:
         store = Store(base / "store")
         exam = {**SMALL_EXAM, "grid": {k: list(v) for k, v in SMALL_EXAM["grid"].items()}}
         tools = [t for t in registry.available() if t not in OWN_FIXTURE]
-        requests = [RunRequest(t, exam, timeout=600) for t in tools]
+        # each runner in its own tool environment, as `mlops-compare run` starts it (issue 16)
+        requests = [RunRequest(t, exam, timeout=600, environment=environment(t)) for t in tools]
         records = asyncio.run(run_many(requests, 2, lambda t, e: events.setdefault(t, []).append(e), store))
         after = _snapshot(repo, home)
     finally:

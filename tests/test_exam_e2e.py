@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 from conftest import WINE
+from envs_support import environment
 from mlops_compare import criteria
 from mlops_compare.evidence import Evidence, agreement, measure, measured_cells
 from mlops_compare.executors.local import RunRequest, run_many
@@ -81,7 +82,8 @@ def test_full_grid_on_the_study_wine_data(tmp_path):
     data = tmp_path / "wine.csv"
     shutil.copy(WINE, data)
     exam.update(data=str(data), target="quality")
-    records = asyncio.run(run_many([RunRequest(t, exam, workdir=tmp_path) for t in ("plain", "mlflow")], jobs=2))
+    requests = [RunRequest(t, exam, workdir=tmp_path, environment=environment(t)) for t in ("plain", "mlflow")]
+    records = asyncio.run(run_many(requests, jobs=2))
     failed = {r.tool: {k: c["evidence"] for k, c in r.checks.items() if c["status"] == "fail"} for r in records}
     assert [r.status for r in records] == ["passed", "passed"], ([r.reason for r in records], failed)
     assert all(len(r.metrics) == 9 and r.dataset["rows"] == 4898 for r in records)

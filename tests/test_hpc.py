@@ -14,6 +14,7 @@ import time
 
 import pytest
 from conftest import SMALL_EXAM
+from envs_support import environment
 from mlops_compare import events
 from mlops_compare.infra import slurm
 from mlops_compare.runners.checks import hpc as slurm_jobs
@@ -81,7 +82,9 @@ def hpc_run(whole_node_cluster, tmp_path_factory):
     env = whole_node_cluster.env
     seen: dict[str, list] = {}
     exam = {**_exam(), "checks": ["grid", "hpc"]}
-    requests = [RunRequest(t, exam, timeout=900, env=env, workdir=base / "ws") for t in TOOLS]
+    requests = [
+        RunRequest(t, exam, timeout=900, env=env, workdir=base / "ws", environment=environment(t)) for t in TOOLS
+    ]
     executor = SlurmExecutor(SlurmOptions(poll=0.5, env=env), base / "jobs")
     store = Store(base / "store")
     began = time.monotonic()

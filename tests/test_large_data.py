@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SMALL_EXAM
+from envs_support import environment
 from mlops_compare import cli
 from mlops_compare.checks import large_data
 from mlops_compare.events import decode
@@ -36,7 +37,10 @@ def scaled_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("large")
     cache = base / "cache"
     seen: dict[str, list] = {}
-    requests = [RunRequest(tool, exam(cache), timeout=600, workdir=base / "work") for tool in TOOLS]
+    requests = [
+        RunRequest(tool, exam(cache), timeout=600, workdir=base / "work", environment=environment(tool))
+        for tool in TOOLS
+    ]
     records = asyncio.run(run_many(requests, 2, lambda tool, event: seen.setdefault(tool, []).append(event)))
     return {r.tool: r for r in records}, seen, cache
 

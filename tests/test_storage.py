@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SMALL_EXAM
+from envs_support import environment
 from mlops_compare.exam_settings import parse_exam
 from mlops_compare.executors.local import RunRequest, run_many
 from mlops_compare.infra.s3_endpoint import LocalS3, free_port
@@ -71,7 +72,9 @@ def storage_run(tmp_path_factory) -> StorageRun:
     with LocalS3(bucket="institute") as endpoint:
         env = {**endpoint.env, "AWS_SECRET_ACCESS_KEY": PLANTED}
         exam = storage_exam(endpoint.endpoint_url, str(shared))
-        requests = [RunRequest(t, exam, timeout=600, workdir=base / "work", env=env) for t in TOOLS]
+        requests = [
+            RunRequest(t, exam, timeout=600, workdir=base / "work", env=env, environment=environment(t)) for t in TOOLS
+        ]
         records, events = run(requests, store)
         import boto3
 
