@@ -25,7 +25,7 @@ from pathlib import Path
 from mlops_compare import criteria, registry
 from mlops_compare.executors import SlurmExecutor
 from mlops_compare.executors.local import RunRequest, run_many
-from mlops_compare.executors.slurm import SlurmOptions
+from mlops_compare.executors.slurm_options import SlurmOptions
 from mlops_compare.infra import slurm
 from mlops_compare.infra.slurm_cluster import Cluster
 

@@ -213,7 +213,7 @@ def test_report_table_matrix_phrase_and_pane_line():
 
 def test_under_the_slurm_executor_the_array_is_submitted_from_the_login_side():
     """No runner job waits for its own array: with [exam.hpc] the check runs on the login-node side."""
-    from mlops_compare.executors.slurm import split_exam
+    from mlops_compare.executors.split_run import split_exam
 
     exam = {**_exam(hpc={}), "checks": ["grid", "concurrency"]}
     job, login = split_exam(exam)

@@ -75,7 +75,7 @@ def hpc_run(whole_node_cluster, tmp_path_factory):
     """
     from mlops_compare.executors import SlurmExecutor
     from mlops_compare.executors.local import RunRequest, run_many
-    from mlops_compare.executors.slurm import SlurmOptions
+    from mlops_compare.executors.slurm_options import SlurmOptions
     from mlops_compare.store import Store
 
     base = tmp_path_factory.mktemp("hpc")
@@ -252,7 +252,7 @@ def test_the_report_shows_what_each_tool_needed_on_slurm(hpc_run, tmp_path):
 
 def test_checks_that_submit_jobs_run_on_the_login_side_under_the_slurm_executor():
     """The runner job never waits inside its allocation for the hpc check's own jobs."""
-    from mlops_compare.executors.slurm import split_exam
+    from mlops_compare.executors.split_run import split_exam
 
     job, login = split_exam({**_exam(), "checks": ["grid", "hpc"]})
     assert job["checks"] == ["setup", "grid"] and login["checks"] == ["hpc"]

@@ -27,7 +27,8 @@ from mlops_compare.executors import NO_SBATCH, SlurmExecutor
 from mlops_compare.executors import local as launcher
 from mlops_compare.executors.event_tail import EventTail
 from mlops_compare.executors.local import RunRequest
-from mlops_compare.executors.slurm import SlurmJob, SlurmOptions
+from mlops_compare.executors.slurm import SlurmJob
+from mlops_compare.executors.slurm_options import SlurmOptions
 from mlops_compare.infra import proctree, slurm
 from mlops_compare.infra import slurm_cluster as cluster_module
 from mlops_compare.store import Store

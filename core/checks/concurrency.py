@@ -31,6 +31,9 @@ from mlops_compare.exam_settings import Report, known_keys
 TASKS = (2, 256)  # the bound: fewer is no concurrency, more floods a login node's queue
 DEFAULT_TASKS = 32
 COUNTS = ("submitted", "started", "ended_well", "returned", "lost", "corrupt")
+# With [exam.hpc] its tasks are a Slurm job array: under the Slurm executor it runs on the
+# login-node side, not inside the runner's own job (`mlops_compare.executors.split_run`).
+SUBMITS_JOBS = True
 
 
 def parse_settings(table: dict[str, Any], problem: Report) -> dict[str, Any]:

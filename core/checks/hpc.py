@@ -2,7 +2,7 @@
 
 Settings: ``partition``, ``account``, ``time_limit``, ``cpus``, ``mem``, ``options`` (more
 sbatch options as text), ``poll_seconds``, ``queue_timeout``, ``login``, ``ssh_key``;
-command-line flags of the Slurm executor override them (`mlops_compare.executors.slurm.SlurmOptions`).
+command-line flags of the Slurm executor override them (`mlops_compare.executors.slurm_options.SlurmOptions`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_compare.exam_settings import Report, known_keys
+
+# Its work is Slurm jobs: under the Slurm executor it runs on the login-node side, not inside
+# the runner's own job (`mlops_compare.executors.split_run`).
+SUBMITS_JOBS = True
 
 
 def parse_settings(table: dict[str, Any], problem: Report) -> dict[str, Any]:

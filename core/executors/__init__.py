@@ -25,7 +25,7 @@ from mlops_compare.errors import UserError
 
 if TYPE_CHECKING:
     from mlops_compare.criteria import Criteria
-    from mlops_compare.executors.slurm import SlurmOptions
+    from mlops_compare.executors.slurm_options import SlurmOptions
     from mlops_compare.store import Store
 
 NO_SBATCH = (
@@ -104,7 +104,8 @@ class SlurmExecutor:
         """A `SlurmJob`, or a `SplitRun` when checks that submit jobs themselves (hpc) are chosen."""
         import dataclasses
 
-        from mlops_compare.executors.slurm import SlurmJob, SplitRun, split_exam
+        from mlops_compare.executors.slurm import SlurmJob
+        from mlops_compare.executors.split_run import SplitRun, split_exam
 
         ticket = self.tickets.get(request.tool)
         if ticket is not None:
@@ -172,7 +173,7 @@ class SlurmExecutor:
 
 def slurm_options(options: ExecutorOptions, criteria: Criteria, env: Mapping[str, str] | None = None) -> SlurmOptions:
     """``[exam.hpc]`` overridden by the user's choices."""
-    from mlops_compare.executors.slurm import SlurmOptions
+    from mlops_compare.executors.slurm_options import SlurmOptions
 
     return SlurmOptions.from_settings(
         criteria.exam.table("hpc"),
@@ -228,7 +229,7 @@ def attach(store, run: str | None):
 
     from mlops_compare.executors import detached as slurm_runs
     from mlops_compare.executors.local import RunRequest
-    from mlops_compare.executors.slurm import SlurmOptions
+    from mlops_compare.executors.slurm_options import SlurmOptions
 
     path, state = slurm_runs.load(store, run or None)
     requests, tickets = [], {}
@@ -252,6 +253,6 @@ def from_spec(spec: Mapping[str, Any] | None) -> LocalExecutor | SlurmExecutor:
     """The executor `spec()` described (None: local processes)."""
     if not spec or spec.get("name") != "slurm":
         return LocalExecutor()
-    from mlops_compare.executors.slurm import SlurmOptions
+    from mlops_compare.executors.slurm_options import SlurmOptions
 
     return SlurmExecutor(SlurmOptions.from_dict(spec.get("options", {})), spec["folder"], spec.get("run", ""))

@@ -56,7 +56,7 @@ def ticket(job) -> dict[str, Any]:
         "python": request.python,
         "timeout": request.timeout,
         "module": request.module,
-        # checks run on the login side once the job is collected (`slurm.SplitRun`)
+        # checks run on the login side once the job is collected (`split_run.SplitRun`)
         "login_side": getattr(job, "login_exam", None),
     }
 
