@@ -1,0 +1,221 @@
+"""mlops-compare as a cluster's users have it: an unprivileged account, its own venv, root's Slurm.
+
+The account and its install come from `.ci/user-setup` (see tests/user_support.py). Root
+starts a throwaway single-node Slurm whose jobs get the whole node's memory unless they ask
+(no DefMemPerCPU), as some sites do; everything else runs as the account: a local exam, the
+Slurm executor with the hpc check, SIGTERM (cancel), SIGHUP then ``run --attach``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import SHIPPED
+from mlops_compare.infra import slurm
+from mlops_compare.infra import slurm_cluster as cluster_module
+from mlops_compare.store import Store
+from slurm_support import require_slurm
+from user_support import User, require_user
+
+# One group: the account's runs share one Slurm and two CPUs (pytest-xdist keeps them on one worker).
+pytestmark = pytest.mark.xdist_group("as_user")
+WAIT = 180.0
+# where a tool could write outside the account's folders (the whole disk takes minutes to walk)
+SEARCHED = (
+    "/tmp",
+    "/var/tmp",
+    "/dev/shm",
+    "/run",
+    "/etc",
+    "/opt",
+    "/srv",
+    "/usr/local",
+    "/var/lib",
+    "/var/spool",
+    "/home",
+)
+
+
+@pytest.fixture(scope="module")
+def user() -> User:
+    return require_user()
+
+
+@pytest.fixture(scope="module")
+def site(user):
+    """Root's Slurm, in a folder every user can read (munge socket, slurm.conf), jobs default to the whole node."""
+    require_slurm()
+    cluster = cluster_module.Cluster(settings={"DefMemPerCPU": "0", "SchedulerParameters": "batch_sched_delay=0"})
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        try:
+            left = cluster.jobs()
+        finally:
+            cluster.stop()
+    assert not left, f"jobs left in the Slurm queue: {left}"
+
+
+@pytest.fixture
+def home(user, request):
+    """A folder of the account's own: criteria copy, store, workspaces (the shared path)."""
+    folder = user.folder(f"as-user-{request.node.name[:30]}-")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def criteria(user: User, folder: Path, *, points: int = 2, hpc: bool = False) -> Path:
+    text = SHIPPED.read_text()
+    alphas = ", ".join(f"{0.5 * i / max(points - 1, 1):.4f}" for i in range(points))
+    text = re.sub(r"(?m)^alpha = .*$", f"alpha = [{alphas}]", text, count=1)
+    text = re.sub(r"(?m)^l1_ratio = .*$", "l1_ratio = [0.5]", text, count=1)
+    if hpc:
+        text = re.sub(r"(?m)^# \[exam\.hpc\]$", "[exam.hpc]\npoll_seconds = 0.5", text, count=1)
+        assert "\n[exam.hpc]\n" in text
+    path = folder / "criteria.toml"
+    path.write_text(text)
+    import os
+
+    os.chown(path, user.uid, user.gid)
+    return path
+
+
+def run_argv(user: User, folder: Path, crit: Path, *more: str) -> list[str]:
+    store, work = folder / "store", folder / "work"
+    return [str(user.command), "run", "--criteria", str(crit), "--store", str(store), "--workdir", str(work), *more]
+
+
+def owned_outside(user: User, allowed: list[Path]) -> list[str]:
+    """Files the account owns, where a tool might write, outside *allowed* folders."""
+    where = [p for p in SEARCHED if Path(p).exists()]
+    out = subprocess.run(
+        ["find", *where, "-user", user.name], capture_output=True, text=True, timeout=120
+    ).stdout.split("\n")
+    roots = [str(p) for p in allowed]
+    return [p for p in out if p and not any(p == r or p.startswith(r + "/") for r in roots)]
+
+
+def mlops_compare_process(runuser: subprocess.Popen, timeout: float = 30) -> psutil.Process:
+    """The account's mlops-compare process under runuser (signals go to it, as a terminal's would)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in psutil.Process(runuser.pid).children(recursive=True):
+            if any("mlops-compare" in part for part in child.cmdline()):
+                return child
+        time.sleep(0.1)
+    raise AssertionError("no mlops-compare process under runuser")
+
+
+def wait_for_line(proc: subprocess.Popen, test, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("{") and test(json.loads(line)):
+            return
+        if time.monotonic() > deadline:
+            break
+    proc.kill()
+    raise AssertionError(f"not seen within {timeout:g} s; stderr: {proc.stderr.read() if proc.stderr else ''}")
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+
+def test_a_local_exam_as_a_user_writes_only_to_its_own_folders(user, home):
+    crit = criteria(user, home)
+    # two tools keep it short (CI's whole test command stays near 10 minutes); the hpc test below runs every tool
+    argv = run_argv(user, home, crit, "--check", "grid", "--tool", "plain", "--tool", "mlflow")
+    done = user.run(argv, cwd=home, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    records = Store(home / "store").latest()
+    assert set(records) == {"plain", "mlflow"}
+    for tool, record in records.items():
+        assert record.status == "passed", (tool, record.reason)
+        assert record.checks["grid"]["status"] == "pass" and len(record.metrics) == 2
+    # nothing written outside the account's home, its workspace and store (and no root needed)
+    assert owned_outside(user, [user.home, home]) == []
+
+
+@pytest.mark.slow
+def test_slurm_executor_with_the_hpc_check_as_a_user_on_a_whole_node_memory_site(user, site, home):
+    """Runner jobs with --mem; each hpc check from the login side (no job waits for jobs behind it)."""
+    crit = criteria(user, home, hpc=True)
+    argv = run_argv(user, home, crit, "--executor", "slurm", "--check", "grid", "--check", "hpc", "--timeout", "900")
+    began = time.monotonic()
+    done = user.run(argv, cwd=home, extra=site.env, timeout=1500)
+    seconds = time.monotonic() - began
+    records = Store(home / "store").latest()
+    summary = {t: (r.status, r.checks.get("hpc", {}).get("status"), r.reason) for t, r in records.items()}
+    assert done.returncode == 0, (summary, done.stderr[-3000:])
+    for tool in ("plain", "dvc", "mlflow", "metaflow"):
+        record = records[tool]
+        hpc = record.checks["hpc"]
+        assert hpc["status"] in ("pass", "partial"), (tool, hpc["evidence"])
+        assert "needed from the site" in hpc["evidence"]
+        assert record.executor["state"] == "COMPLETED" and any(
+            a.startswith("--mem=") for a in record.executor["sbatch"]
+        )
+    assert "unshare" not in records["metaflow"].checks["hpc"]["evidence"]
+    assert site.jobs() == []
+    print(f"as {user.name}: --executor slurm --check grid --check hpc, {len(records)} runners: {seconds:.0f} s")
+
+
+def test_sigterm_as_a_user_cancels_the_jobs_and_stores_cancelled_records(user, site, home):
+    crit = criteria(user, home, points=60)
+    argv = run_argv(user, home, crit, "--executor", "slurm", "--tool", "plain", "--check", "grid", "--json")
+    proc = user.popen(argv, cwd=home, extra=site.env)
+    target = mlops_compare_process(proc)
+    wait_for_line(proc, lambda e: e.get("type") == "metric")
+    target.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 143, err
+    record = Store(home / "store").latest()["plain"]
+    assert record.status == "cancelled" and "SIGTERM" in record.reason, record.reason
+    assert slurm.wait(record.executor["job_id"], 30, poll=0.3, env=site.env).state == "CANCELLED"
+    assert site.jobs() == []
+
+
+def test_sighup_as_a_user_keeps_the_jobs_and_attach_stores_them(user, site, home):
+    crit = criteria(user, home, points=30)
+    argv = run_argv(user, home, crit, "--executor", "slurm", "--tool", "plain", "--check", "grid", "--json")
+    proc = user.popen(argv, cwd=home, extra=site.env)
+    target = mlops_compare_process(proc)
+    wait_for_line(proc, lambda e: e.get("type") == "log" and "RUNNING" in str(e.get("line", "")))
+    target.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 129, err
+    assert Store(home / "store").history() == []
+    [state] = (home / "store" / "slurm").glob("*.json")
+    job_id = json.loads(state.read_text())["jobs"][0]["job_id"]
+    assert job_id in site.jobs()  # the job runs on without its parent
+
+    attach = [str(user.command), "run", "--attach", "--store", str(home / "store")]
+    done = user.run(attach, cwd=home, extra=site.env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = Store(home / "store").latest()["plain"]
+    assert record.status == "passed" and record.executor["job_id"] == job_id and len(record.metrics) == 30
+    assert not state.exists() and site.jobs() == []
+
+
+def test_no_runner_needs_root():
+    """Nothing on a user's path calls unshare, sudo, su, mount or chown, nor names a file under /run or /etc (DVC's /var/tmp is only looked at)."""
+    root = Path(__file__).resolve().parent.parent
+    pattern = re.compile(
+        r"""["'](unshare|sudo|su|mount|umount|chown|chroot|runuser|setpriv)["']|['"]/(run|etc)/(?!sshd\b)"""
+    )
+    found = []
+    for folder in ("runners", "example", "core"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if pattern.search(line) and "PRIVSEP_DIR" not in line:
+                    found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert found == []
