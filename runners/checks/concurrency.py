@@ -47,7 +47,6 @@ from mlops_compare.runners.context import Context
 TASK_MODULE = "mlops_compare.runners.checks.concurrency_task"
 DEFAULT_TASKS = 32  # the core fills [exam.concurrency] tasks in (core/checks/concurrency.py); for a runner run by hand
 DEFAULT_MEM = "1G"  # per array task when [exam.hpc] gives no mem: without one, one task per node
-DEFAULT_TIME_LIMIT = "15"  # minutes per array task when [exam.hpc] gives none
 DEFAULT_QUEUE_TIMEOUT = 900.0  # seconds array tasks may stay pending ([exam.hpc] queue_timeout, as for hpc)
 READY_TIMEOUT = 120.0  # seconds for every local task to say it is ready
 # A variant's tasks: 300 s + 30 s per task, then they are killed (TaskTimeout). All start at
@@ -281,7 +280,8 @@ class Launch:
             output=logs / "task-%a.out",
             partition=hpc.get("partition"),
             account=hpc.get("account"),
-            time_limit=hpc.get("time_limit", DEFAULT_TIME_LIMIT),
+            # Past the task's own timeout, so a slow task ends as a recorded TaskTimeout, not killed by Slurm.
+            time_limit=hpc.get("time_limit") or str(math.ceil(spec["timeout"] / 60) + 2),
             cpus=1,
             mem=hpc.get("mem") or DEFAULT_MEM,
             extra=[f"--array=0-{n - 1}", *hpc.get("options", [])],
@@ -289,9 +289,10 @@ class Launch:
         self.array_ids.append(array_id)
         self.released = time.time()
         self.ctx.log(f"concurrency {label}: sbatch --array=0-{n - 1}: job array {array_id}")
-        submitted = time.monotonic()
-        deadline = submitted + spec["timeout"] + self.queue_timeout
-        ran_any_at = None
+        # The clocks run from the last progress, not from the submission: on a small partition
+        # the array's own tasks keep the rest pending (Resources) while they make progress.
+        last_start = last_change = time.monotonic()
+        seen = (0, 0)
         while True:
             try:
                 rows = self._squeue(array_id)
@@ -303,18 +304,20 @@ class Launch:
             if not rows:
                 break
             pending = [r for r in rows if r[1] == "PENDING"]
-            if len(pending) < len(rows) or done:
-                ran_any_at = ran_any_at or time.monotonic()
-            if pending and time.monotonic() - submitted > self.queue_timeout:
-                reasons = sorted({r[2] for r in pending})
-                self.pending_reason = ", ".join(reasons)
+            now = time.monotonic()
+            if (n - len(pending), done) != seen:
+                if n - len(pending) != seen[0]:
+                    last_start = now
+                seen, last_change = (n - len(pending), done), now
+            if pending and now - last_start > self.queue_timeout:
+                self.pending_reason = ", ".join(sorted({r[2] for r in pending}))
                 self.ctx.log(
-                    f"concurrency {label}: tasks still pending after {self.queue_timeout:g} s "
-                    f"({self.pending_reason}): cancelling the array"
+                    f"concurrency {label}: {len(pending)} task(s) still pending, none started for "
+                    f"{self.queue_timeout:g} s ({self.pending_reason}): cancelling the array"
                 )
                 break
-            if time.monotonic() > deadline:
-                self.ctx.log(f"concurrency {label}: tasks still running after {spec['timeout']:g} s: cancelling")
+            if not pending and now - last_change > spec["timeout"]:
+                self.ctx.log(f"concurrency {label}: no task ended for {spec['timeout']:g} s: cancelling")
                 break
             time.sleep(self.poll)
         self.cancel()
