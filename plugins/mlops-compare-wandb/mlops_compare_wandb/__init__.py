@@ -9,8 +9,8 @@ keeps that screen as text and as a PNG. W&B's web UI needs the hosted service or
 W&B Server image (not open source, a licence key); neither is used.
 
 Checks measured: setup, grid, retrieve, models (artifacts logged offline, found through
-the run's record), ui (``wandb leet``), cost (plus the sockets of ``wandb-core``, which the
-Python audit hook cannot see). This plugin has no method for data_versioning, reproduce,
+the run's record), reproduce (a run's config from its log, re-run), ui (``wandb leet``), cost (plus the sockets of ``wandb-core``, which the
+Python audit hook cannot see). This plugin has no method for data_versioning,
 fan_out, failure, share, languages, remote_storage, large_data and hpc: each is ``skip``
 "not implemented by this runner" (docs/runners.md, section 3) and the expert rating stands.
 """
@@ -178,6 +178,22 @@ class WandbRunner(Runner):
         )
         ok = found == len(self.run_dirs) and not param_errors and not metric_errors
         return Outcome("pass" if ok else "fail", evidence, numbers)
+
+    def reproduce(self, ctx: Context) -> Outcome:
+        key, run_dir = next(iter(self.run_dirs.items()))
+        record = json.loads(self.inspect(ctx, run_dir, "--summary"))
+        config, summary = record["config"], record["summary"]
+        train = ctx.load_module(ctx.workspace / "train.py", "_mlops_compare_wandb_again").train
+        again = train(float(config["alpha"]), float(config["l1_ratio"]))
+        same = all(float(summary[k]) == again[k] for k in ("rmse", "mae", "r2"))
+        files = sorted(p.name for p in (run_dir / "files").iterdir()) if (run_dir / "files").is_dir() else []
+        evidence = (
+            f"run {record['run_id']}: config {config} read from its offline log (`wandb leet inspect --summary "
+            f"--json`), train() run again with it: metrics {'identical' if same else 'DIFFERENT'} to the run's "
+            f"summary; the offline run keeps {', '.join(files) or 'no files'} beside the log, not the data or "
+            "the script (code saving is off by default), so the rest of the record comes from outside the tool"
+        )
+        return Outcome("partial" if same else "fail", evidence, {"identical": int(same)})
 
     def models(self, ctx: Context) -> Outcome:
         import numpy as np
