@@ -96,7 +96,7 @@ def test_invasiveness_skips_without_an_example_folder(tmp_path):
     class Elsewhere(PlainRunner):
         name = "elsewhere"
         example = "plain"
-        example_package = "mlops_compare.runners"  # a package without that folder
+        example_package = "mlops_compare.runners.checks"  # a package without that folder
 
     skipped = Bare().invasiveness(None)
     assert skipped.status == "skip" and "the runner names none (Runner.example)" in skipped.evidence
