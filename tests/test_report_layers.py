@@ -107,7 +107,9 @@ def test_page_one_comes_first_then_matrix_evidence_appendix(report):
     assert "rank acceptability" in page_one and "Smallest weight change that flips first place" in page_one
     assert page_one.count("CONTRADICTION") >= 1  # mlflow: expert 5, measured 0 on tracking
     reasons = page_one[page_one.index("### What moves each score most") :]
-    assert len(re.findall(r"^- \*\*", reasons, re.M)) == 6  # one line per tool
+    tools = len(hostile_criteria().tools)
+    assert len(re.findall(r"^- \*\*", reasons, re.M)) == tools  # each tool
+    assert len(re.findall(r"^  - [+-]\d\.\d\d ", reasons, re.M)) == 3 * tools  # three reasons, one line each
     for name in ("rank acceptability", "central weight vector", "confidence factor", "pairwise winning index"):
         assert f"**{name}**" in report
     assert "Lahdelma" in report

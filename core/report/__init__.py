@@ -109,6 +109,9 @@ def versions_rows(criteria: Criteria, evidence: Evidence, summary: Summary) -> l
     return rows
 
 
+REASON_MAX = 100  # characters of the rating's why after each reason
+
+
 def _acceptability(shares: list[float]) -> str:
     return " / ".join(f"{v:.0%}" for v in shares)
 
@@ -164,11 +167,12 @@ def _decision(model: report_model.Model) -> list[str]:
     )
     out.append("")
     for t in model.tools:
-        parts = [
-            f"{r.effect:+.2f} {md_inline(r.title)} (rated {r.rating:g}, mean {r.mean:.1f}, weight {r.weight:g})"
+        out.append(f"- **{md_inline(names[t])}**" + ("" if model.reasons[t] else ": no checkpoint sets it apart"))
+        out += [
+            f"  - {r.effect:+.2f} {md_inline(r.title)} (rated {r.rating:g}, mean {r.mean:.1f}, weight {r.weight:g}):"
+            f" {md_inline(shorten(r.why, REASON_MAX))}"
             for r in model.reasons[t]
         ]
-        out.append(f"- **{md_inline(names[t])}**: " + ("; ".join(parts) or "no checkpoint sets it apart"))
     return [*out, ""]
 
 
