@@ -37,7 +37,6 @@ import os
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,7 +46,7 @@ from mlops_compare.runners.channel import Emitter, capture_output
 from mlops_compare.runners.checks import cost as costs
 from mlops_compare.runners.checks import cost_netwatch as netwatch
 from mlops_compare.runners.checks import license as metadata
-from mlops_compare.runners.context import EXAMPLE_DIR, Context
+from mlops_compare.runners.context import EXAMPLE_DIR, Context, Outcome  # Outcome: part of this contract too
 from mlops_compare.runners.measures import diff_lines, dir_size
 
 TOLERANCE = events.AGREEMENT_TOLERANCE
@@ -74,15 +73,6 @@ EXAM_REQUIREMENTS = (
 # (`skip`, its expert rating stands). The runners of this project implement every one.
 PLUGIN_REQUIRED = ("setup", "grid", "retrieve")
 SHIPPED_PREFIX = "mlops_compare."
-
-
-@dataclass
-class Outcome:
-    """What a check found: status (pass/partial/fail/skip), evidence text, numbers."""
-
-    status: str
-    evidence: str
-    numbers: dict[str, Any] = field(default_factory=dict)
 
 
 def _not_implemented(check: events.Check):

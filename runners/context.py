@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,15 @@ from mlops_compare.example import common
 from mlops_compare.runners.channel import Emitter
 
 EXAMPLE_DIR = Path(common.__file__).parent
+
+
+@dataclass
+class Outcome:
+    """What a check found: status (pass/partial/fail/skip), evidence text, numbers."""
+
+    status: str
+    evidence: str
+    numbers: dict[str, Any] = field(default_factory=dict)
 
 
 class CommandError(RuntimeError):

@@ -41,8 +41,7 @@ from typing import Any
 
 from mlops_compare.example import common
 from mlops_compare.infra import slurm
-from mlops_compare.runners.base import Outcome
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 
 TASK_MODULE = "mlops_compare.runners.checks.concurrency_task"
 DEFAULT_TASKS = 32  # the core fills [exam.concurrency] tasks in (core/checks/concurrency.py); for a runner run by hand

@@ -33,8 +33,7 @@ from typing import Any
 from mlops_compare import events
 from mlops_compare.example import common
 from mlops_compare.infra import slurm
-from mlops_compare.runners.base import Outcome
-from mlops_compare.runners.context import CommandError, Context
+from mlops_compare.runners.context import CommandError, Context, Outcome
 
 DEFAULT_TIME_LIMIT = "10"  # minutes per job when [exam.hpc] sets none: a stuck job ends by itself
 # Memory per grid job when [exam.hpc] sets none. Never the site's default: where a site has no

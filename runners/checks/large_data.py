@@ -50,7 +50,6 @@ from typing import Any
 import psutil
 from mlops_compare import events
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks.large_data_sets import (
     bytes_per_row,
     cached_path,
@@ -61,7 +60,7 @@ from mlops_compare.runners.checks.large_data_sets import (
     sizes,
     user_source,
 )
-from mlops_compare.runners.context import EXAMPLE_DIR, CommandError, Context
+from mlops_compare.runners.context import EXAMPLE_DIR, CommandError, Context, Outcome
 from mlops_compare.runners.measures import dir_size
 
 STEPS = ("register", "train", "read")

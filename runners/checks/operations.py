@@ -18,7 +18,7 @@ import html
 import math
 import re
 
-from mlops_compare.runners.base import Outcome
+from mlops_compare.runners.context import Outcome
 
 WORKERS = (1, 2)
 BAD_ALPHA = -1.0  # ElasticNet(alpha=-1).fit raises InvalidParameterError

@@ -51,8 +51,7 @@ from typing import Any
 
 from mlops_compare.infra import s3_endpoint
 from mlops_compare.infra.redaction import Redactor
-from mlops_compare.runners.base import Outcome
-from mlops_compare.runners.context import EXAMPLE_DIR, CommandError, Context
+from mlops_compare.runners.context import EXAMPLE_DIR, CommandError, Context, Outcome
 from mlops_compare.runners.measures import diff_lines
 
 PROBE_TIMEOUT = 10.0  # seconds for the endpoint probe (each network step)

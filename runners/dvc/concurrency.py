@@ -20,9 +20,8 @@ import shlex
 from pathlib import Path
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import concurrency as many
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.dvc.repo import DvcRepo, _tool_env
 
 INPUTS = ("train.py", "common.py", "dvc.yaml", "params.yaml", common.EXAM_FILE, common.DATA_FILE)

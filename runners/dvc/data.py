@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.dvc.repo import METRICS, DvcRepo, _same, _site_cache_leaks
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks.operations import (
     BAD_ALPHA,
     ERROR,
@@ -24,7 +23,7 @@ from mlops_compare.runners.checks.operations import (
     failing_grid,
     failure_outcome,
 )
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.dvc.repo import JOBS, _tool_env
 from mlops_compare.runners.dvc.sweeps import DvcSweeps
 

@@ -10,9 +10,8 @@ is what the hpc check measures).
 
 from __future__ import annotations
 
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks.operations import WORKERS, speedup_outcome
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.dvc.sweeps import DvcSweeps
 
 

@@ -16,9 +16,8 @@ import shlex
 import threading
 import time
 
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import hpc as slurm_jobs
-from mlops_compare.runners.context import CommandError, Context
+from mlops_compare.runners.context import CommandError, Context, Outcome
 from mlops_compare.runners.dvc.repo import EXP_SHOW_TIMEOUT, DvcRepo, _tool_env
 
 JOB_NAME = "mlops-compare-dvc"

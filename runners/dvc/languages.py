@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import time
 
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import languages as steps
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.dvc.repo import DvcRepo, _tool_env
 
 

@@ -13,9 +13,8 @@ import shutil
 from pathlib import Path
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import large_data as scaling
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.dvc.repo import DvcRepo, _tool_env
 from mlops_compare.runners.measures import dir_size
 

@@ -13,9 +13,8 @@ import json
 import time
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks.share import SecondUser
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.dvc.repo import METRICS, DvcRepo, _tool_env
 
 # Run as the second user inside its clone: experiments through DVC's API, a model through

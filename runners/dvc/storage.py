@@ -17,9 +17,8 @@ import json
 import shutil
 import time
 
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import remote_storage as remotes
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.dvc.repo import DvcRepo, _tool_env
 from mlops_compare.runners.measures import diff_lines
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import ui as screenshot
 from mlops_compare.runners.checks.operations import metrics_shown, page_text
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.dvc.repo import DvcRepo, _tool_env
 
 

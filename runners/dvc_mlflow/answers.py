@@ -7,7 +7,7 @@ which tool of the combination did the work.
 
 from __future__ import annotations
 
-from mlops_compare.runners.base import Outcome
+from mlops_compare.runners.context import Outcome
 
 NAMES = {"dvc": "DVC", "mlflow": "MLflow"}
 ORDER = ("fail", "partial", "pass")  # worst to best; skip counts only when both skipped

@@ -12,8 +12,7 @@ import importlib.metadata
 from pathlib import Path
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.dvc import DvcRunner
 from mlops_compare.runners.dvc_mlflow.answers import answered, both
 from mlops_compare.runners.mlflow import MlflowRunner

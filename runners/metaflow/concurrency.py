@@ -17,9 +17,8 @@ import sys
 from pathlib import Path
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import concurrency as many
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.metaflow.flows import FLOW, FLOW_FILE
 
 INPUTS = (FLOW_FILE, "common.py", common.EXAM_FILE, common.DATA_FILE)

@@ -6,8 +6,7 @@ import hashlib
 import json
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.metaflow.flows import FLOW, MetaflowFlows, _floats
 
 

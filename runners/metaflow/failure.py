@@ -16,9 +16,8 @@ from __future__ import annotations
 import shutil
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks.operations import ERROR, TRACEBACK, failing_grid, failure_outcome, is_bad
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.metaflow.flows import FLOW, FLOW_FILE, _floats
 from mlops_compare.runners.metaflow.timed_runs import TimedRuns
 

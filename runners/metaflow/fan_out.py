@@ -8,9 +8,8 @@ the separate metaflow-slurm extension), read from Metaflow's own plugin list.
 
 from __future__ import annotations
 
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks.operations import WORKERS, speedup_outcome
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.metaflow.flows import FLOW, _floats
 from mlops_compare.runners.metaflow.timed_runs import TimedRuns
 

@@ -30,9 +30,8 @@ from pathlib import Path
 
 from mlops_compare.example import common
 from mlops_compare.infra import s3_endpoint
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import hpc as slurm_jobs
-from mlops_compare.runners.context import CommandError, Context
+from mlops_compare.runners.context import CommandError, Context, Outcome
 from mlops_compare.runners.metaflow.flows import FLOW, FLOW_FILE, MAX_WORKERS, RUN_START, MetaflowFlows, _floats
 
 PLUGIN = "metaflow-slurm"

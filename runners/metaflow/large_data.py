@@ -14,9 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import large_data as scaling
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.measures import dir_size
 from mlops_compare.runners.metaflow.flows import MAX_WORKERS, RUN_START, MetaflowFlows
 

@@ -14,9 +14,8 @@ import json
 import time
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks.share import SecondUser
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.metaflow.flows import FLOW, USER, MetaflowFlows
 
 # Run as the second user against the shared datastore. Prints one JSON line.

@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import remote_storage as remotes
-from mlops_compare.runners.context import CommandError, Context
+from mlops_compare.runners.context import CommandError, Context, Outcome
 from mlops_compare.runners.metaflow.flows import FLOW, USER, MetaflowFlows, _floats
 
 STEPS = 3  # flow run, second client, verify

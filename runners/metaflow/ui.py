@@ -15,10 +15,9 @@ import inspect
 import sys
 from typing import Any
 
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import ui as screenshot
 from mlops_compare.runners.checks.operations import metrics_shown, page_text
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.metaflow.flows import FLOW, FLOW_FILE, MetaflowFlows
 
 SIZE = (1280, 1400)  # tall enough for the card's Artifacts section

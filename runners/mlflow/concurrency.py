@@ -21,9 +21,8 @@ import sys
 from pathlib import Path
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import concurrency as many
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 
 EXPERIMENT = "concurrency"
 # train() of example/mlflow/train.py for one point: params, metrics and the data set's input,

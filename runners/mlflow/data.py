@@ -8,8 +8,7 @@ import time
 from pathlib import Path
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.mlflow.tracking import MlflowTracking, _same
 
 

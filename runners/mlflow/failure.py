@@ -14,9 +14,8 @@ from __future__ import annotations
 import time
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks.operations import ERROR, TRACEBACK, failing_grid, failure_outcome, is_bad
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.mlflow.tracking import MlflowTracking
 
 FAILED = "attributes.status = 'FAILED'"

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 
-from mlops_compare.runners.base import Outcome
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.mlflow.tracking import MlflowTracking
 
 # Dispatched by name inside mlflow.projects (not in its backend loader's table).

@@ -26,9 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import hpc as slurm_jobs
-from mlops_compare.runners.context import CommandError, Context
+from mlops_compare.runners.context import CommandError, Context, Outcome
 from mlops_compare.runners.mlflow.tracking import MlflowServer, MlflowTracking
 
 PLUGIN = "mlflow-slurm"

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import languages as steps
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.mlflow.share import stop_team_server, team_server
 from mlops_compare.runners.mlflow.tracking import MlflowTracking
 

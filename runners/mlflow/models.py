@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.mlflow.tracking import TREE_TRUSTED_TYPES, MlflowTracking
 
 

@@ -15,9 +15,8 @@ import time
 
 from mlops_compare import events
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks.share import SecondUser
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.mlflow.tracking import EXPERIMENT, MlflowServer, MlflowTracking
 
 SHARED = "shared"

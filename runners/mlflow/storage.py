@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import remote_storage as remotes
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.mlflow.tracking import TREE_TRUSTED_TYPES, MlflowServer, MlflowTracking
 
 STEPS = 5  # server, log from here, the example (last remote), second client, verify

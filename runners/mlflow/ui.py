@@ -13,10 +13,9 @@ import json
 import urllib.parse
 import urllib.request
 
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import ui as screenshot
 from mlops_compare.runners.checks.operations import metrics_shown, page_text
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.mlflow.tracking import MlflowServer, MlflowTracking, _same
 
 SEARCH = "/ajax-api/2.0/mlflow/runs/search"

@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import concurrency as many
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 
 # One point, its metrics into results/<task>.json: the user's four lines around train().
 TASK = (

@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import hpc as slurm_jobs
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 
 
 class HpcCheck:

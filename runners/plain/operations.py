@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks.operations import (
     ERROR,
     TRACEBACK,
@@ -22,7 +21,7 @@ from mlops_compare.runners.checks.operations import (
     is_bad,
     speedup_outcome,
 )
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 
 # the example's train(), for the forked pool workers (a function loaded from a file cannot be pickled)
 _train: Callable[[float, float], dict[str, float]] | None = None

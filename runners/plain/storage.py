@@ -16,9 +16,8 @@ import time
 from pathlib import Path
 
 from mlops_compare.example import common
-from mlops_compare.runners.base import Outcome
 from mlops_compare.runners.checks import remote_storage as remotes
-from mlops_compare.runners.context import Context
+from mlops_compare.runners.context import Context, Outcome
 
 STEPS = 3  # copy out, copy back, verify
 MODEL_FILE = "model.pkl"
