@@ -219,21 +219,25 @@ class Evidence:
         # The store's index says which checks each run ran: a run is read only when it is a
         # tool's newest or measures a check no newer run of that tool measured.
         complete: set[str] = set()  # tools with every check measured: older runs change nothing
+        ran_of: dict[str, frozenset[str]] = {}  # the checks that ran, per distinct index entry
         for entry in reversed(store.entries()):
             if entry.damaged or entry.tool in complete:
                 continue
             known = out.tools.get(entry.tool)
-            if known is not None and known.complete:
-                complete.add(entry.tool)
-                continue
-            if known is not None and all(
-                cid in known.checks for cid, status in entry.checks.items() if status in STATUS_SCORE
-            ):
-                continue  # every check this run ran is measured by a newer run of the tool
+            if known is not None:
+                ran = ran_of.get(entry.checks_key)
+                if ran is None:
+                    ran = frozenset(c for c, status in entry.checks.items() if status in STATUS_SCORE)
+                    ran_of[entry.checks_key] = ran
+                if ran <= known.checks.keys():
+                    continue  # every check this run ran is measured by a newer run of the tool
             record = store.read(entry.path)
             if record is None:
                 continue  # unreadable: the tool's older runs still count; named in `damaged`
-            out.tools.setdefault(record.tool, ToolEvidence(record.tool)).add_older(record)
+            found = out.tools.setdefault(record.tool, ToolEvidence(record.tool))
+            found.add_older(record)
+            if found.complete:
+                complete.add(record.tool)
         out.damaged = store.damaged()
         # In the order people read tools in (baseline first, the study's order), not by date.
         from mlops_compare.registry import PREFERRED

@@ -109,6 +109,11 @@ class Entry:
         return self.folder / self.name
 
     @property
+    def checks_key(self) -> str:
+        """The checks and statuses as one string: runs with equal keys ran the same checks alike."""
+        return self._checks
+
+    @property
     def checks(self) -> dict[str, str]:
         """Each check of the run and its status."""
         return dict(pair.split(":", 1) for pair in self._checks.split(",")) if self._checks else {}
@@ -139,12 +144,13 @@ def _kind(kind: type | tuple[type, ...]) -> str:
 def _current(row: Any, stat: os.stat_result) -> bool:
     """Whether an index row is well formed and describes the file as it is now."""
     return (
-        isinstance(row, list)
+        type(row) is list
         and len(row) == 5
-        and row[:2] == [stat.st_size, stat.st_mtime_ns]
-        and isinstance(row[2], str)
-        and isinstance(row[3], str)
-        and isinstance(row[4], str)
+        and row[0] == stat.st_size
+        and row[1] == stat.st_mtime_ns
+        and type(row[2]) is str
+        and type(row[3]) is str
+        and type(row[4]) is str
     )
 
 
