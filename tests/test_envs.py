@@ -239,3 +239,26 @@ def test_a_later_run_with_other_versions_makes_older_measurements_stale():
     same = record("2.22.3", "2026-01-02T10:00:00+00:00", grid="pass")  # a patch release: not stale by version
     assert not older_version(Evidence({"mlflow": old}).with_record(same).measured("mlflow"), ["hpc"])
     assert older_version(Evidence({"mlflow": old}).with_record(new).measured("mlflow"), ["hpc"])
+
+
+def test_a_runner_process_builds_its_environment_with_a_progress_line(tmp_path, small_exam):
+    """What the TUI's pane and `run` see: a progress event while building, then the environment's versions."""
+    import asyncio
+
+    from mlops_compare.executors.local import RunnerProcess, RunRequest
+
+    spec = envs.spec_for(TINY)  # six and the runner code only: the plain runner cannot get far in it
+    environment = {"root": str(tmp_path / "envs"), "spec": spec.to_dict()}
+    seen: list[dict] = []
+    request = RunRequest("plain", small_exam, timeout=120, workdir=tmp_path / "work", environment=environment)
+    record = asyncio.run(RunnerProcess(request, lambda tool, event: seen.append(event)).run())
+    kinds = [event["type"] for event in seen]
+    assert kinds[0] == "progress" and "building environment" in seen[0]["label"]
+    assert any(event["type"] == "log" and event.get("stream") == "env" for event in seen)
+    assert kinds.index("environment") < kinds.index("result")
+    assert record.python == str(tmp_path / "envs" / spec.key / "bin" / "python")
+    assert record.environment["versions"]["six"] and record.environment["key"] == spec.key
+    # the runner really ran with that interpreter: its environment lacks what the exam needs (psutil,
+    # pandas), which the comparer's has
+    assert record.status in ("unavailable", "error", "failed"), record.reason
+    assert "No module named" in record.reason
