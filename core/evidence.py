@@ -200,12 +200,7 @@ class Evidence:
         out = cls()
         for record in records:
             out.tools.setdefault(record.tool, ToolEvidence(record.tool)).add_older(record)
-        # In the order people read tools in (baseline first, the study's order), not by date.
-        from mlops_compare.registry import PREFERRED
-
-        rank = {name: i for i, name in enumerate(PREFERRED)}
-        out.tools = dict(sorted(out.tools.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
-        return out
+        return out._in_reading_order()
 
     @classmethod
     def from_store(cls, store_dir: str | Path | None) -> Evidence:
@@ -239,12 +234,15 @@ class Evidence:
             if found.complete:
                 complete.add(record.tool)
         out.damaged = store.damaged()
-        # In the order people read tools in (baseline first, the study's order), not by date.
+        return out._in_reading_order()
+
+    def _in_reading_order(self) -> Evidence:
+        """Tools in the order people read them (baseline first, the study's order), not by date."""
         from mlops_compare.registry import PREFERRED
 
         rank = {name: i for i, name in enumerate(PREFERRED)}
-        out.tools = dict(sorted(out.tools.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
-        return out
+        self.tools = dict(sorted(self.tools.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
+        return self
 
     def with_record(self, record: RunRecord) -> Evidence:
         """A copy with *record* as the newest run of its tool (a run that just finished)."""
