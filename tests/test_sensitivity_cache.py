@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 
-from mlops_compare import criteria, scoring, sensitivity_cache
+from mlops_compare import criteria, scoring
+from mlops_compare.scoring import sensitivity_cache
 from mlops_compare.store import Store
 from mlops_compare.tui.scoreboard import Scoreboard
 from mlops_compare.tui.summaries import quick_summary, summary
@@ -76,6 +77,8 @@ def test_the_cache_is_read_without_numpy(tmp_path):
         "c = criteria.load(criteria.SHIPPED)\n"
         f"s = quick_summary(c, c.profiles[c.default_profile], cache={str(tmp_path)!r})\n"
         "assert s.p_first and 'numpy' not in sys.modules, sorted(m for m in sys.modules if 'numpy' in m)\n"
+        # nor an HTTP client: criteria.load reads the S3 defaults from infra.s3_endpoint at every start
+        "assert 'http.client' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -12,7 +12,6 @@ Credentials appear in `LocalS3.env` only, never in a repr, an error message or a
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import secrets
@@ -230,6 +229,8 @@ class LocalS3:
 
     def _request(self, method: str, path: str, body: bytes | None = None, timeout: float = 5.0) -> int | None:
         """The HTTP status of one request to the server, or None when nothing answers."""
+        import http.client  # here: the core reads DEFAULT_* at every start (criteria.load), http.client costs ~20 ms
+
         conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body)
