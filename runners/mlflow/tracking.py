@@ -19,7 +19,9 @@ from mlops_compare.infra import proctree
 from mlops_compare.runners.context import Context
 
 EXPERIMENT = "exam"
-SERVER_TIMEOUT = 60.0
+# Seconds `mlflow server` gets to answer /health; a loaded login node may need more
+# (MLOPS_COMPARE_MLFLOW_SERVER_TIMEOUT; MLflow 2's server took 250 s at load average 50 here).
+SERVER_TIMEOUT = float(os.environ.get("MLOPS_COMPARE_MLFLOW_SERVER_TIMEOUT") or 60.0)
 TAIL_LINES = 200
 # The tree's node storage is not trusted by skops (MLflow 3's default sklearn format) unless named.
 TREE_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
