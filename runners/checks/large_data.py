@@ -385,12 +385,12 @@ def _verdict(label, tool, numbers, measured, skipped, errors, wrong, factor, lim
         numbers[f"{rows}:skipped"] = why
     order = sorted(measured)
     numbers["measured"] = len(order)
-    for label, index in (("", 0), ("plain_", 1)):
+    for prefix, index in (("", 0), ("plain_", 1)):  # not `label`: that names the tool in the evidence below
         t = exponent(order, [measured[r][index].seconds for r in order])
         m = exponent(order, [measured[r][index].rss for r in order])
         if t is not None and m is not None:
-            numbers[f"{label}time_exponent"] = round(t, 3)
-            numbers[f"{label}memory_exponent"] = round(m, 3)
+            numbers[f"{prefix}time_exponent"] = round(t, 3)
+            numbers[f"{prefix}memory_exponent"] = round(m, 3)
     numbers["breaks_at"] = breaks[0] if breaks else 0
     numbers["breaks_because"] = breaks[1] if breaks else ""
 
