@@ -170,7 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--prepare", action="store_true", help="build every tool's environment now (for compute nodes without network)"
     )
     envs.add_argument("--tool", action="append", default=[], metavar="NAME", help="only this tool's (repeatable)")
-    envs.add_argument("--remove", nargs="+", metavar="KEY", help="delete these environments (or: all)")
+    envs.add_argument(
+        "--remove",
+        nargs="+",
+        metavar="KEY",
+        help="delete these environments (or: all; unused: those no tool of the criteria runs in)",
+    )
 
     clean = sub.add_parser(
         "clean",

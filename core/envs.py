@@ -611,7 +611,7 @@ def _ago(stamp: float) -> str:
 
 
 def command(args) -> int:
-    """`mlops-compare envs [--prepare] [--remove KEY|all] [--tool NAME]`: list, build ahead, delete."""
+    """`mlops-compare envs [--prepare] [--remove KEY|all|unused] [--tool NAME]`: list, build ahead, delete."""
     from mlops_compare import criteria as criteria_mod
     from mlops_compare.errors import UserError
     from mlops_compare.plan import Choices, plan
@@ -620,7 +620,12 @@ def command(args) -> int:
     root = root_for(criteria.envs or None, criteria.path.parent.resolve())
     where = Envs(root)
     if args.remove:
-        keys = [env.key for env in where.all()] if args.remove == ["all"] else args.remove
+        keys = args.remove
+        if args.remove == ["all"]:
+            keys = [env.key for env in where.all()]
+        elif args.remove == ["unused"]:  # what none of these criteria's tools would run in
+            wanted = {Spec.from_dict(r.environment["spec"]).key for r in plan(criteria, Choices()) if _usable(r)}
+            keys = [env.key for env in where.all() if env.key not in wanted]
         for key in keys:
             try:
                 removed = where.remove(key)

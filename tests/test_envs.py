@@ -262,3 +262,14 @@ def test_a_runner_process_builds_its_environment_with_a_progress_line(tmp_path, 
     # pandas), which the comparer's has
     assert record.status in ("unavailable", "error", "failed"), record.reason
     assert "No module named" in record.reason
+
+
+def test_envs_remove_unused_keeps_what_the_criteria_run_in(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(envs.ENV_VAR, str(tmp_path / "envs"))
+    where = envs.Envs(tmp_path / "envs")
+    stray = where.ensure(envs.spec_for(TINY))  # no tool of the shipped criteria runs in this one
+    criteria = _criteria(tmp_path)
+    assert main(["envs", "--criteria", str(criteria), "--remove", "unused"]) == 0
+    out = capsys.readouterr().out
+    assert f"removed {stray.key}" in out and not stray.path.exists()
+    assert where.all() == []
