@@ -87,10 +87,15 @@ def _bytes_label(nbytes: float) -> str:
 
 
 def _log_ticks(values: Sequence[float], label) -> tuple[list[float], list[str]]:
-    """Ticks at each power of ten the values span (log10 positions) with readable labels."""
+    """Ticks at each power of ten the values span (log10 positions) with readable labels; when they
+    span two decades or less, at 1, 2 and 5 times each power inside the range too, so that a
+    narrow range still has ticks to read."""
     low, high = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
-    exponents = list(range(low, high + 1))
-    return [float(e) for e in exponents], [label(10.0**e) for e in exponents]
+    ticks = [10.0**e for e in range(low, high + 1)]
+    if high - low <= 2:
+        steps = [m * 10.0**e for e in range(low, high + 1) for m in (1, 2, 5)]
+        ticks = [t for t in steps if min(values) / 1.01 <= t <= max(values) * 1.01] or ticks
+    return [math.log10(t) for t in ticks], [label(t) for t in ticks]
 
 
 def _panel(plt, lines: dict[str, list[tuple[int, float]]], threshold, threshold_label: str, title: str, label) -> None:

@@ -102,7 +102,7 @@ def loglog(
     title: str, lines: dict[str, list[tuple[float, float]]], x_label: str, y_label: str, y_format=None
 ) -> Markup:
     """Lines on log10 axes (one per series, markers and a legend); ticks at each power of ten."""
-    left, right, top, bottom, width, height = 64, 130, 28, 40, 420, 240
+    left, right, top, bottom, width, height = 64, 120, 28, 40, 330, 220
     xs = [x for pts in lines.values() for x, _ in pts if x > 0]
     ys = [y for pts in lines.values() for _, y in pts if y > 0]
     body = [_text(0, 16, title, extra='font-weight="bold"')]
@@ -149,7 +149,7 @@ def _si(value: float) -> str:
 
 
 def seconds_label(value: float) -> str:
-    return f"{value:g} s" if value < 1000 else f"{value / 60:.0f} min"
+    return f"{value:g} s" if value < 3600 else f"{value / 3600:g} h"
 
 
 def _short(text: str, limit: int) -> str:
