@@ -32,6 +32,7 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
@@ -115,6 +116,29 @@ class ZenmlRunner(Runner):
 
     def python(self, ctx: Context, code: str, *args: str, timeout: float = 300) -> str:
         return ctx.run([sys.executable, "-c", code, *args], timeout=timeout, output="capture")
+
+    def run_exam(self, ctx: Context) -> str:
+        # The core ends a run (timeout, cancel) with SIGTERM to our process group; ZenML's local
+        # server daemon is in a session of its own and would outlive us: kill it before going.
+        def on_term(signum: int, frame: Any) -> None:
+            self.kill_daemon(ctx)
+            raise SystemExit(128 + signum)
+
+        previous = signal.signal(signal.SIGTERM, on_term)
+        try:
+            return super().run_exam(ctx)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            self.kill_daemon(ctx)  # normally stopped by retrieve already: then nothing to do
+
+    def kill_daemon(self, ctx: Context) -> None:
+        pid_file = self.config_dir(ctx) / "zen_server" / "daemon" / "service.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+            if str(ctx.workspace) in Path(f"/proc/{pid}/cmdline").read_text():  # ours, not a reused pid
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
 
     # --- checks ----------------------------------------------------------------------
     def setup(self, ctx: Context) -> Outcome:
