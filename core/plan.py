@@ -145,8 +145,8 @@ def tool_environment(criteria: Criteria, tool: str, runner: registry.RunnerInfo)
     from mlops_compare import envs
 
     spec = criteria.run_settings(tool)
-    if (spec is not None and spec.python) or envs.disabled():
-        return None
+    if (spec is not None and spec.python) or envs.disabled() or not runner.dist:
+        return None  # no distribution registered it (a module given by hand): the comparer's interpreter
     root = envs.root_for(criteria.envs or None, criteria.path.parent.resolve())
     try:
         requirements = registry.requirements(runner, spec.requires if spec is not None else None)
