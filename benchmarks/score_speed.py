@@ -44,9 +44,15 @@ def make_dvc_repo(folder: Path, env: dict[str, str]) -> None:
 
 
 def isolated_env(home: Path) -> dict[str, str]:
-    """The environment for the DVC side: its own HOME and git identity, no analytics."""
+    """The environment for the DVC side: its own HOME and git identity, no analytics.
+
+    Without PYTHONDONTWRITEBYTECODE (some shells and tools set it): programs run as installed,
+    with bytecode. Textual, DVC and the rest have theirs compiled in site-packages; an
+    editable mlops-compare would otherwise compile its ~50 modules from source at every start
+    (about 0.5 s of `compile` measured at load average 20). The benches' warm-up runs write it.
+    """
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
         "HOME": str(home),
         "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
         "GIT_AUTHOR_NAME": "bench",
