@@ -92,7 +92,7 @@ def main() -> int:
     with dvc_bench_repo() as (root, repo, env):
         score_cmd = [sys.executable, "-m", "mlops_compare", "score", "--format", "md", "--store", str(root / "none")]
         dvc_cmd = ["dvc", "exp", "show", "--md"]
-        # P(first) is remembered between calls (mlops_compare.sensitivity_cache; the store "none"
+        # P(first) is remembered between calls (mlops_compare.scoring.sensitivity_cache; the store "none"
         # does not exist, so in the bench HOME's cache folder): timed warm, as a repeated score
         # is, and cold, with that file removed first (numpy imported, P(first) computed)
         cache = Path(env.get("XDG_CACHE_HOME") or Path(env["HOME"]) / ".cache") / "mlops-compare" / "p-first.json"

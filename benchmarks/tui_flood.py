@@ -49,7 +49,7 @@ def child(store_dir: str, runners: int) -> int:
 
 def expected_scores(weight: float) -> dict[str, str]:
     from mlops_compare import criteria
-    from mlops_compare.summary import summarize
+    from mlops_compare.scoring.summary import summarize
 
     loaded = criteria.load(None)
     profile = loaded.profiles[loaded.default_profile].with_weights({loaded.checkpoints[0].id: weight})

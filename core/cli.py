@@ -245,7 +245,7 @@ def emit(text: str, output: str | None) -> None:
 def cmd_score(args) -> int:
     from mlops_compare import criteria as criteria_mod
     from mlops_compare import export
-    from mlops_compare.summary import all_profiles, summarize
+    from mlops_compare.scoring.summary import all_profiles, summarize
     from mlops_compare.unscored import unscored
 
     criteria = criteria_mod.load(args.criteria)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlops_compare.criteria import WEIGHT_MAX, Criteria
-from mlops_compare.summary import Summary
+from mlops_compare.scoring.summary import Summary
 from mlops_compare.unscored import Unscored
 from mlops_compare.unscored import to_data as unscored_data
 

@@ -149,7 +149,7 @@ def test_short_cells_and_bullets_and_the_appendix_holds_the_rest(report):
 
 def test_score_markdown_keeps_a_backtick_profile_id_in_its_code_span():
     from mlops_compare.export import render
-    from mlops_compare.summary import summarize
+    from mlops_compare.scoring.summary import summarize
 
     c = hostile_criteria()
     md = render(summarize(c, c.profiles[TICK]), "md")

@@ -8,7 +8,8 @@ x = (4, 2), y = (2, 5): x scores 2 + 2w, y scores 5 - 3w, so x wins exactly when
 from __future__ import annotations
 
 import pytest
-from mlops_compare import scoring, smaa
+from mlops_compare import scoring
+from mlops_compare.scoring import smaa
 
 RATINGS = {"x": {"a": 4.0, "b": 2.0}, "y": {"a": 2.0, "b": 5.0}}
 EQUAL = {"a": 1.0, "b": 1.0}

@@ -9,8 +9,8 @@ import tomllib
 import pytest
 from mlops_compare import cli, criteria, export
 from mlops_compare.evidence import Evidence
+from mlops_compare.scoring.summary import summarize
 from mlops_compare.store import Store
-from mlops_compare.summary import summarize
 from mlops_compare.tui.app import MlopsCompareApp, run_app
 from mlops_compare.tui.checkpoint_table import CheckpointTable
 from mlops_compare.tui.export_screen import ExportScreen

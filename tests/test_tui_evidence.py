@@ -11,7 +11,7 @@ import math
 from mlops_compare import criteria
 from mlops_compare.evidence import Evidence, run_label
 from mlops_compare.results import RunRecord
-from mlops_compare.summary import summarize
+from mlops_compare.scoring.summary import summarize
 from mlops_compare.tui.checkpoints import tool_detail
 from mlops_compare.tui.trust_screen import trust_text
 from test_evidence import NEWER, OLD, POINT, complete, run

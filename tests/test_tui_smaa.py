@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from mlops_compare import criteria, smaa
+from mlops_compare import criteria
 from mlops_compare.evidence import measured_cells
+from mlops_compare.scoring import smaa
 from mlops_compare.store import Store
 from mlops_compare.tui.app import MlopsCompareApp
 from mlops_compare.tui.textline import TextLine

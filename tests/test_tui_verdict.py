@@ -11,8 +11,8 @@ import re
 import pytest
 from mlops_compare import criteria
 from mlops_compare.evidence import Evidence, agreement
+from mlops_compare.scoring.summary import all_profiles
 from mlops_compare.store import Store
-from mlops_compare.summary import all_profiles
 from mlops_compare.tui.all_profiles_screen import ProfilesScreen
 from mlops_compare.tui.app import MlopsCompareApp
 from mlops_compare.tui.checkpoint_table import CheckpointTable

@@ -13,7 +13,7 @@ from mlops_compare import criteria
 from mlops_compare.evidence import Evidence, agreement, check_score, measure, measured_cells
 from mlops_compare.report import decision_report
 from mlops_compare.results import RunRecord
-from mlops_compare.summary import all_profiles
+from mlops_compare.scoring.summary import all_profiles
 
 
 def record(tool: str, version: str, **statuses) -> RunRecord:

@@ -69,10 +69,10 @@ def ranking_table(session: Session, criteria: Criteria, ranking: dict[str, Any])
 
 
 def acceptability_table(criteria: Criteria, profile_id: str, evidence=None) -> Text:
-    """The current profile's rank acceptability indices (SMAA, `mlops_compare.smaa`): tools as rows,
+    """The current profile's rank acceptability indices (SMAA, `mlops_compare.scoring.smaa`): tools as rows,
     the share of weight draws per rank, and each tool's confidence factor; then how to read it."""
-    from mlops_compare import smaa
     from mlops_compare.evidence import measured_cells
+    from mlops_compare.scoring import smaa
 
     profile = criteria.profiles[profile_id]
     cells = measured_cells(criteria, profile, evidence)
@@ -140,7 +140,7 @@ class ProfilesScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="profiles", exit_on_error=False)
     def _rank(self, criteria: Criteria, evidence) -> None:
-        from mlops_compare.summary import all_profiles
+        from mlops_compare.scoring.summary import all_profiles
 
         ranking = all_profiles(criteria, evidence)
         ranking["acceptability"] = acceptability_table(criteria, self.session.profile_id, evidence)

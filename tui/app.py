@@ -207,7 +207,7 @@ class MlopsCompareApp(App[int]):
         """Write what ``mlops-compare score --format F`` prints for these weights and this store."""
         from mlops_compare.evidence import Evidence
         from mlops_compare.export import render
-        from mlops_compare.summary import summarize
+        from mlops_compare.scoring.summary import summarize
 
         evidence = Evidence.from_store(self.store.root)  # fresh: exactly what `score` reads
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlops_compare.criteria import Criteria
-from mlops_compare.summary import Summary
+from mlops_compare.scoring.summary import Summary
 from mlops_compare.tui.checkpoints import FLIP_WIDTH, flip_text, rating_text, weight_text
 from mlops_compare.tui.messages import WeightChanged
 from mlops_compare.tui.sanitize import clean

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from mlops_compare.summary import Summary
+from mlops_compare.scoring.summary import Summary
 from mlops_compare.tui import messages, status
 from mlops_compare.tui.charts import ChartsView, chart_records
 from mlops_compare.tui.checkpoint_table import CheckpointTable

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlops_compare.results import RunRecord
-from mlops_compare.summary import Summary
+from mlops_compare.scoring.summary import Summary
 from textual.message import Message
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mlops_compare.criteria import WEIGHT_MAX
 from mlops_compare.scoring import Flip
-from mlops_compare.summary import Summary
+from mlops_compare.scoring.summary import Summary
 from mlops_compare.tui.sanitize import clean
 from mlops_compare.tui.session import Session
 from rich.text import Text

@@ -13,7 +13,7 @@ import dataclasses
 from pathlib import Path
 
 from mlops_compare.criteria import Criteria, Profile
-from mlops_compare.summary import Summary
+from mlops_compare.scoring.summary import Summary
 
 
 def _ratings(result: Summary) -> dict[str, dict[str, float]]:
@@ -22,11 +22,11 @@ def _ratings(result: Summary) -> dict[str, dict[str, float]]:
 
 
 def summary(criteria: Criteria, profile: Profile, evidence=None, cache: Path | None = None) -> Summary:
-    from mlops_compare.summary import summarize
+    from mlops_compare.scoring.summary import summarize
 
     result = summarize(criteria, profile, evidence)
     if cache is not None:
-        from mlops_compare import sensitivity_cache
+        from mlops_compare.scoring import sensitivity_cache
 
         sensitivity_cache.remember(cache, profile.weights, _ratings(result), result.p_first)
     return result
@@ -34,11 +34,11 @@ def summary(criteria: Criteria, profile: Profile, evidence=None, cache: Path | N
 
 def quick_summary(criteria: Criteria, profile: Profile, evidence=None, cache: Path | None = None) -> Summary:
     """Scores, ranks and flips as `summary` gives them; P(first) from the cache, else left empty (pending)."""
-    from mlops_compare.summary import summarize
+    from mlops_compare.scoring.summary import summarize
 
     result = summarize(criteria, profile, evidence, with_p_first=False)
     if cache is not None:
-        from mlops_compare import sensitivity_cache
+        from mlops_compare.scoring import sensitivity_cache
 
         known = sensitivity_cache.lookup(cache, profile.weights, _ratings(result))
         if known is not None:

@@ -22,14 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlops_compare import smaa
 from mlops_compare.criteria import Criteria, Profile
 from mlops_compare.events import CHECKS, SKLEARN_PREFIX
 from mlops_compare.evidence import Evidence, ToolEvidence, run_label, variants
 from mlops_compare.export import md_table, unscored_markdown
 from mlops_compare.report import model as report_model
 from mlops_compare.report.blocks import Image, Section, Table, md_code, md_fence, md_inline, mermaid_label, shorten
-from mlops_compare.summary import Summary
+from mlops_compare.scoring import smaa
+from mlops_compare.scoring.summary import Summary
 from mlops_compare.unscored import unscored
 
 LIBRARIES = ("mlops-compare", "mlflow", "dvc", "metaflow", "scikit-learn", "pandas", "numpy", "textual")

@@ -19,13 +19,14 @@ from importlib import resources
 from typing import Any
 
 from markupsafe import Markup
-from mlops_compare import report, smaa
+from mlops_compare import report
 from mlops_compare.criteria import Criteria, Profile
 from mlops_compare.events import CHECKS
 from mlops_compare.evidence import Evidence, run_label, variants
 from mlops_compare.report import model as report_model
 from mlops_compare.report import svg as report_svg
 from mlops_compare.report.blocks import Image, Section, Table, anchor
+from mlops_compare.scoring import smaa
 from mlops_compare.unscored import unscored
 
 IMAGE_MAX = 8_000_000  # bytes: a larger screenshot is named, not embedded

@@ -19,13 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_compare import smaa
 from mlops_compare.criteria import WEIGHT_MAX, Criteria, Profile
 from mlops_compare.events import CHECKS, CHECKS_BY_ID
 from mlops_compare.evidence import Cell, Evidence, check_score, run_label, without_workspace
 from mlops_compare.report.blocks import Section, anchor, shorten
 from mlops_compare.report.sections import phrase, sections
-from mlops_compare.summary import Summary, summarize
+from mlops_compare.scoring import smaa
+from mlops_compare.scoring.summary import Summary, summarize
 
 PHRASE_MAX = 60
 BULLET_MAX = 300

@@ -119,7 +119,7 @@ def weight_draws(
 ) -> tuple[list[str], Any]:
     """The weighted checkpoints and the Monte-Carlo weight vectors drawn around them: (ids, array
     of shape (samples, len(ids)), rows summing to 1). The one sampler behind `p_first` and
-    `mlops_compare.smaa`, so both read the same draws."""
+    `mlops_compare.scoring.smaa`, so both read the same draws."""
     import numpy as np
 
     active = [c for c, w in weights.items() if w > 0]

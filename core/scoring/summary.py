@@ -54,7 +54,7 @@ def summarize(
     score = scoring.scores(weights, ratings)
     p_first: Mapping[str, float] = {}
     if with_p_first and cache is not None:
-        from mlops_compare import sensitivity_cache
+        from mlops_compare.scoring import sensitivity_cache
 
         p_first = sensitivity_cache.lookup(Path(cache), weights, ratings) or {}
         if not p_first:
