@@ -624,7 +624,7 @@ def command(args) -> int:
         if args.remove == ["all"]:
             keys = [env.key for env in where.all()]
         elif args.remove == ["unused"]:  # what none of these criteria's tools would run in
-            wanted = {Spec.from_dict(r.environment["spec"]).key for r in plan(criteria, Choices()) if _usable(r)}
+            wanted = {_spec_key(r) for r in plan(criteria, Choices()) if _usable(r)}
             keys = [env.key for env in where.all() if env.key not in wanted]
         for key in keys:
             try:
