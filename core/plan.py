@@ -13,13 +13,15 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_compare import checks, registry
 from mlops_compare.criteria import Criteria
 from mlops_compare.errors import UserError
 from mlops_compare.events import CHECK_IDS, SKLEARN_PREFIX
-from mlops_compare.executors.local import RunRequest
+
+if TYPE_CHECKING:  # the launcher (asyncio, psutil) only when a plan is made: `check` stays light
+    from mlops_compare.executors.local import RunRequest
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ def preflight(criteria: Criteria, store=None, choices: Choices = Choices()) -> N
 
 def plan(criteria: Criteria, choices: Choices = Choices()) -> list[RunRequest]:
     """The runner requests for *choices*, in the registry's order; raises UserError on bad choices."""
+    from mlops_compare.executors.local import RunRequest
+
     known = candidates(criteria)
     unknown = [t for t in choices.tools if t not in known]
     if unknown:
