@@ -94,7 +94,7 @@ def test_plain_install_in_fresh_venv_runs_from_any_directory(wheel, tmp_path):
     exe = venv / "bin" / "mlops-compare"
     out = subprocess.run([str(exe), "check"], cwd=elsewhere, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert "site-packages/mlops_compare/criteria.toml: ok (15 checkpoints, 3 profiles, 4 tools)" in out.stdout
+    assert "site-packages/mlops_compare/criteria.toml: ok (15 checkpoints, 3 profiles, 6 tools)" in out.stdout
     out = subprocess.run([str(exe), "--version"], cwd=elsewhere, capture_output=True, text=True)
     assert out.stdout.strip() == "mlops-compare 0.1.0"
 

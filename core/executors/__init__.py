@@ -171,7 +171,11 @@ class SlurmExecutor:
             raise UserError(f"sbatch refused the job ({' '.join(argv[2:-2]) or 'no options'}): {message}")
 
 
-def slurm_options(options: ExecutorOptions, criteria: Criteria, env: Mapping[str, str] | None = None) -> SlurmOptions:
+# Not named `slurm_options`: importing the submodule executors.slurm_options sets that name on this
+# package and would replace the function ("'module' object is not callable").
+def options_for_slurm(
+    options: ExecutorOptions, criteria: Criteria, env: Mapping[str, str] | None = None
+) -> SlurmOptions:
     """``[exam.hpc]`` overridden by the user's choices."""
     from mlops_compare.executors.slurm_options import SlurmOptions
 
@@ -204,7 +208,7 @@ def choose(
 
     run_id = slurm_runs.new_run_id()
     executor = SlurmExecutor(
-        slurm_options(options, criteria, env), slurm_runs.run_folder(store, options.workdir, run_id), run_id
+        options_for_slurm(options, criteria, env), slurm_runs.run_folder(store, options.workdir, run_id), run_id
     )
     executor.check(timeout)
     return executor
