@@ -100,7 +100,7 @@ def test_the_watch_sees_child_python_processes(tmp_path):
     """install() in a runner-like process; its child's calls land in the log (UDP connect sends no packet)."""
     code = (
         "import pathlib, socket, subprocess, sys\n"
-        "from mlops_compare.runners import netwatch\n"
+        "from mlops_compare.runners.checks import cost_netwatch as netwatch\n"
         f"netwatch.install(pathlib.Path({str(tmp_path)!r}))\n"
         "socket.getaddrinfo('localhost', 80)\n"
         "child = 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect((\"192.0.2.1\", 9))'\n"
