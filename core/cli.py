@@ -377,9 +377,9 @@ def _clean_leftovers(criteria, workdir: str | None) -> None:
 
 
 def cmd_envs(args) -> int:
-    from mlops_compare import envs
+    from mlops_compare import envs_command
 
-    return envs.command(args)
+    return envs_command.command(args)
 
 
 def cmd_tui(args) -> int:
