@@ -49,6 +49,7 @@ BASELINE = "plain"
 TOLERANCE = AGREEMENT_TOLERANCE  # metrics of every tool vs each other (baseline_match uses it too)
 TOLERANCE_TEXT = f"{AGREEMENT_TOLERANCE:g}"
 WORKSPACE = "<workspace>"  # stands for a run's temporary folder in texts that are shared
+TOOL_ENV = "<tool env>"  # stands for the run's tool environment (mlops_compare.envs)
 
 
 def check_score(check_id: str, check: Mapping[str, Any]) -> float | None:
@@ -77,13 +78,14 @@ _SHARED_TEMP = re.compile(r"/\S*/mlops-compare-shared-[\w.-]+")
 
 
 def without_workspace(text: str, record: RunRecord) -> str:
-    """*text* with the run's temporary folders written as ``<workspace>`` and ``<shared folder>``.
+    """*text* with the run's folders written as ``<workspace>``, ``<tool env>`` and ``<shared folder>``.
 
     No machine paths in shared texts.
     """
-    if record.workspace:
-        for path in {record.workspace, str(Path(record.workspace).resolve())}:
-            text = text.replace(path, WORKSPACE)
+    for folder, name in ((record.workspace, WORKSPACE), (record.environment.get("path"), TOOL_ENV)):
+        if folder:
+            for path in {folder, str(Path(folder).resolve())}:
+                text = text.replace(path, name)
     return _SHARED_TEMP.sub("<shared folder>", text)
 
 

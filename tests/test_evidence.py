@@ -150,3 +150,16 @@ def test_unreadable_newest_file_falls_back_to_older_runs(tmp_path):
     store.save(complete("dvc", OLD))
     (store.runs / "29990101T000000000000Z-dvc.json").write_text("{not json")
     assert Evidence.from_store(tmp_path).tools["dvc"].checks["grid"].record.started_at == OLD
+
+
+def test_shared_texts_name_the_runs_folders_not_their_paths(tmp_path):
+    """Workspace and tool environment are written as placeholders (a reader's machine differs)."""
+    from mlops_compare.evidence import without_workspace
+
+    env = tmp_path / "cache" / "mlops-compare" / "envs" / "f7997de8c9585d85659b"
+    record = RunRecord(tool="zenml", workspace=str(tmp_path / "ws"), environment={"key": env.name, "path": str(env)})
+    text = f"`{env}/bin/zenml login --local` exited with 1; store at {tmp_path}/ws/home/zenml.db"
+    assert (
+        without_workspace(text, record)
+        == "`<tool env>/bin/zenml login --local` exited with 1; store at <workspace>/home/zenml.db"
+    )
