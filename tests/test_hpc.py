@@ -298,3 +298,21 @@ def test_a_job_pending_past_the_queue_timeout_names_slurms_reason(slurm_cluster,
                 os.environ["SLURM_CONF"] = old
     finally:
         slurm.cancel(held, env=env)
+
+
+def test_sigterm_cancels_the_jobs_once_and_exits_143(tmp_path):
+    """The one SIGTERM guard the hpc and concurrency checks share: the earlier handler, then scancel."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal, sys\n"
+        "from mlops_compare.runners.checks.hpc import cancelled_on_term\n"
+        "signal.signal(signal.SIGTERM, lambda *a: print('earlier handler', flush=True))\n"
+        "with cancelled_on_term(lambda: print('cancelled', flush=True)):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 143, out.stderr
+    # the block's end cancels again (nothing left to cancel by then: scancel of no job is a no-op)
+    assert out.stdout.splitlines()[:2] == ["earlier handler", "cancelled"]

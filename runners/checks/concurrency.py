@@ -30,17 +30,18 @@ import math
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlops_compare.events import AGREEMENT_TOLERANCE
 from mlops_compare.example import common
 from mlops_compare.infra import slurm
+from mlops_compare.runners.checks.hpc import cancelled_on_term
 from mlops_compare.runners.context import Context, Outcome
 
 TASK_MODULE = "mlops_compare.runners.checks.concurrency_task"
@@ -330,24 +331,8 @@ class Launch:
             with contextlib.suppress(slurm.SlurmError):
                 slurm.cancel(self.array_ids)
 
-    @contextlib.contextmanager
-    def cancel_on_term(self) -> Iterator[None]:
-        previous = signal.getsignal(signal.SIGTERM)
-
-        def on_term(signum: int, frame: Any) -> None:
-            try:
-                if callable(previous):
-                    previous(signum, frame)
-            finally:
-                self.cancel()
-            raise SystemExit(128 + signum)
-
-        signal.signal(signal.SIGTERM, on_term)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            self.cancel()
+    def cancel_on_term(self) -> contextlib.AbstractContextManager[None]:
+        return cancelled_on_term(self.cancel)
 
 
 # --- counting --------------------------------------------------------------------------
@@ -356,7 +341,7 @@ def _same(a: dict[str, float] | None, b: dict[str, float]) -> bool:
         return False
     for m in METRICS:
         x, y = float(a[m]), float(b[m])
-        if not (x == y or (math.isnan(x) and math.isnan(y)) or abs(x - y) <= 1e-9):
+        if not (x == y or (math.isnan(x) and math.isnan(y)) or abs(x - y) <= AGREEMENT_TOLERANCE):
             return False
     return True
 

@@ -25,7 +25,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,31 @@ JOB_TIMEOUT = (120.0, 60.0)  # wait for a route's jobs: 120 s + 60 s per job, th
 SHARED_FS = (
     "the workspace under /tmp plays the shared file system (one machine: login and compute node are the same host)"
 )
+
+
+@contextlib.contextmanager
+def cancelled_on_term(cancel: Callable[[], object]) -> Iterator[None]:
+    """*cancel* (scancel a check's jobs) when the block ends or SIGTERM arrives (cancel, timeout).
+
+    A SIGTERM handler already installed runs first (e.g. the DVC runner reaps its queue workers),
+    then the jobs are cancelled and the process exits 128 + the signal.
+    """
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum: int, frame: Any) -> None:
+        try:
+            if callable(previous):
+                previous(signum, frame)
+        finally:
+            cancel()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        cancel()
 
 
 @dataclass
@@ -238,25 +263,9 @@ class SlurmJobs:
             self.cancelled.extend(ids)
         return ids
 
-    @contextlib.contextmanager
-    def cancel_on_term(self) -> Iterator[None]:
+    def cancel_on_term(self) -> contextlib.AbstractContextManager[None]:
         """Every unfinished job of the workspace is scancelled when the block ends or SIGTERM arrives."""
-        previous = signal.getsignal(signal.SIGTERM)
-
-        def on_term(signum: int, frame: Any) -> None:
-            try:
-                if callable(previous):
-                    previous(signum, frame)  # e.g. the DVC runner reaps its queue workers first
-            finally:
-                self.cancel_all()
-            raise SystemExit(128 + signum)
-
-        signal.signal(signal.SIGTERM, on_term)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            self.cancel_all()
+        return cancelled_on_term(self.cancel_all)
 
     # --- evidence ----------------------------------------------------------------------------
     def records(self, ids: set[str] | list[str]) -> list[dict[str, Any]]:
