@@ -168,28 +168,32 @@ class HpcCheck(MlflowTracking):
         except Exception as exc:  # the tool's own refusal is the evidence
             route.why = f"MLflow could not open a file store: {_tool_error(str(exc))}"
             return route
-        with jobs.watching("sbatch jobs logging to a file store", len(ctx.points)) as ids:
-            try:
-                submitted = []
-                for k, point in enumerate(ctx.points):
-                    script = (
-                        f"export MLFLOW_TRACKING_URI={shlex.quote(uri)}\n"
-                        f"export MLFLOW_EXPERIMENT_ID={experiment}\n"
-                        f"export {FILE_STORE_FLAG}=true\n"
-                        f"cd {shlex.quote(str(project))}\n"
-                        f"{shlex.quote(sys.executable)} train.py {point['alpha']!r} {point['l1_ratio']!r}\n"
-                    )
-                    route.glue_lines = len(script.splitlines())
-                    out = folder / f"files-{k}.out"
-                    submitted.append(jobs.submit(script, name="mlops-compare-mlflow", chdir=project, output=out))
-                jobs.wait(submitted)
-            except TimeoutError as exc:
-                route.why = str(exc)
+        exports = {"MLFLOW_TRACKING_URI": uri, "MLFLOW_EXPERIMENT_ID": experiment, FILE_STORE_FLAG: "true"}
+        self._run_scripts(ctx, jobs, route, "sbatch jobs logging to a file store", exports, project, folder / "files")
         route.seconds = time.perf_counter() - start
-        route.jobs = jobs.records(ids)
         if not route.why:
             slurm_jobs.check_metrics(ctx, route, self._tracked(client, experiment))
         return route
+
+    @staticmethod
+    def _run_scripts(
+        ctx: Context, jobs, route: slurm_jobs.Route, label: str, exports: dict[str, str], project: Path, out: Path
+    ) -> None:
+        """One sbatch script per grid point (*exports*, `cd`, `python train.py A L`): submitted, waited for, recorded."""
+        with jobs.watching(label, len(ctx.points)) as ids:
+            try:
+                submitted = []
+                for k, point in enumerate(ctx.points):
+                    script = "".join(f"export {name}={shlex.quote(str(value))}\n" for name, value in exports.items())
+                    script += f"cd {shlex.quote(str(project))}\n"
+                    script += f"{shlex.quote(sys.executable)} train.py {point['alpha']!r} {point['l1_ratio']!r}\n"
+                    route.glue_lines = len(script.splitlines())
+                    output = out.with_name(f"{out.name}-{k}.out")
+                    submitted.append(jobs.submit(script, name="mlops-compare-mlflow", chdir=project, output=output))
+                jobs.wait(submitted)
+            except TimeoutError as exc:
+                route.why = str(exc)
+        route.jobs = jobs.records(ids)
 
     # --- route 3: sbatch scripts logging to the tracking server ---------------------------
     def _sbatch(self, ctx: Context, jobs, client, url: str, folder: Path, project: Path) -> slurm_jobs.Route:
@@ -201,24 +205,9 @@ class HpcCheck(MlflowTracking):
         )
         experiment = client.create_experiment("exam-hpc-sbatch")
         start = time.perf_counter()
-        with jobs.watching("sbatch jobs logging to mlflow server", len(ctx.points)) as ids:
-            try:
-                submitted = []
-                for k, point in enumerate(ctx.points):
-                    script = (
-                        f"export MLFLOW_TRACKING_URI={shlex.quote(url)}\n"
-                        f"export MLFLOW_EXPERIMENT_ID={experiment}\n"
-                        f"cd {shlex.quote(str(project))}\n"
-                        f"{shlex.quote(sys.executable)} train.py {point['alpha']!r} {point['l1_ratio']!r}\n"
-                    )
-                    route.glue_lines = len(script.splitlines())
-                    out = folder / f"sbatch-{k}.out"
-                    submitted.append(jobs.submit(script, name="mlops-compare-mlflow", chdir=project, output=out))
-                jobs.wait(submitted)
-            except TimeoutError as exc:
-                route.why = str(exc)
+        exports = {"MLFLOW_TRACKING_URI": url, "MLFLOW_EXPERIMENT_ID": experiment}
+        self._run_scripts(ctx, jobs, route, "sbatch jobs logging to mlflow server", exports, project, folder / "sbatch")
         route.seconds = time.perf_counter() - start
-        route.jobs = jobs.records(ids)
         route.configured = "the tracking server's URL and the experiment id exported in each job script"
         if not route.why:
             slurm_jobs.check_metrics(ctx, route, self._tracked(client, experiment))
