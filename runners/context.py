@@ -12,16 +12,18 @@ the same numbers and the same clock.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,3 +243,28 @@ class Context:
             return self._plain_module.train(point["alpha"], point["l1_ratio"])
         finally:
             os.chdir(cwd)
+
+
+@contextlib.contextmanager
+def cleanup_on_term(cleanup: Callable[[], object]) -> Iterator[None]:
+    """Run *cleanup* when the block ends, and also when SIGTERM arrives (the core's cancel or timeout).
+
+    For what lives outside the runner's process group (Slurm jobs, a tool's daemon): a SIGTERM
+    handler already installed runs first, then *cleanup*, then the process exits 128 + signal.
+    """
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum: int, frame: Any) -> None:
+        try:
+            if callable(previous):
+                previous(signum, frame)
+        finally:
+            cleanup()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        cleanup()

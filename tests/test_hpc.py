@@ -301,15 +301,15 @@ def test_a_job_pending_past_the_queue_timeout_names_slurms_reason(slurm_cluster,
 
 
 def test_sigterm_cancels_the_jobs_once_and_exits_143(tmp_path):
-    """The one SIGTERM guard the hpc and concurrency checks share: the earlier handler, then scancel."""
+    """The SIGTERM guard of the checks that submit jobs (and the ZenML plugin's daemon): earlier handler, then cleanup."""
     import subprocess
     import sys
 
     code = (
         "import os, signal, sys\n"
-        "from mlops_compare.runners.checks.hpc import cancelled_on_term\n"
+        "from mlops_compare.runners.context import cleanup_on_term\n"
         "signal.signal(signal.SIGTERM, lambda *a: print('earlier handler', flush=True))\n"
-        "with cancelled_on_term(lambda: print('cancelled', flush=True)):\n"
+        "with cleanup_on_term(lambda: print('cancelled', flush=True)):\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

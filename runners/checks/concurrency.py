@@ -41,8 +41,7 @@ from typing import Any
 from mlops_compare.events import AGREEMENT_TOLERANCE
 from mlops_compare.example import common
 from mlops_compare.infra import slurm
-from mlops_compare.runners.checks.hpc import cancelled_on_term
-from mlops_compare.runners.context import Context, Outcome
+from mlops_compare.runners.context import Context, Outcome, cleanup_on_term
 
 TASK_MODULE = "mlops_compare.runners.checks.concurrency_task"
 DEFAULT_TASKS = 32  # the core fills [exam.concurrency] tasks in (core/checks/concurrency.py); for a runner run by hand
@@ -332,7 +331,7 @@ class Launch:
                 slurm.cancel(self.array_ids)
 
     def cancel_on_term(self) -> contextlib.AbstractContextManager[None]:
-        return cancelled_on_term(self.cancel)
+        return cleanup_on_term(self.cancel)
 
 
 # --- counting --------------------------------------------------------------------------

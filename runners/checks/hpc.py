@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import math
-import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 from mlops_compare import events
 from mlops_compare.example import common
 from mlops_compare.infra import slurm
-from mlops_compare.runners.context import CommandError, Context, Outcome
+from mlops_compare.runners.context import CommandError, Context, Outcome, cleanup_on_term
 
 DEFAULT_TIME_LIMIT = "10"  # minutes per job when [exam.hpc] sets none: a stuck job ends by itself
 # Memory per grid job when [exam.hpc] sets none. Never the site's default: where a site has no
@@ -44,31 +43,6 @@ JOB_TIMEOUT = (120.0, 60.0)  # wait for a route's jobs: 120 s + 60 s per job, th
 SHARED_FS = (
     "the workspace under /tmp plays the shared file system (one machine: login and compute node are the same host)"
 )
-
-
-@contextlib.contextmanager
-def cancelled_on_term(cancel: Callable[[], object]) -> Iterator[None]:
-    """*cancel* (scancel a check's jobs) when the block ends or SIGTERM arrives (cancel, timeout).
-
-    A SIGTERM handler already installed runs first (e.g. the DVC runner reaps its queue workers),
-    then the jobs are cancelled and the process exits 128 + the signal.
-    """
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def on_term(signum: int, frame: Any) -> None:
-        try:
-            if callable(previous):
-                previous(signum, frame)
-        finally:
-            cancel()
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        cancel()
 
 
 @dataclass
@@ -265,7 +239,7 @@ class SlurmJobs:
 
     def cancel_on_term(self) -> contextlib.AbstractContextManager[None]:
         """Every unfinished job of the workspace is scancelled when the block ends or SIGTERM arrives."""
-        return cancelled_on_term(self.cancel_all)
+        return cleanup_on_term(self.cancel_all)
 
     # --- evidence ----------------------------------------------------------------------------
     def records(self, ids: set[str] | list[str]) -> list[dict[str, Any]]:

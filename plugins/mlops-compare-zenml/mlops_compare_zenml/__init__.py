@@ -32,13 +32,12 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.checks import ui as browser
 from mlops_compare.runners.checks.operations import metrics_shown, page_text
-from mlops_compare.runners.context import CommandError, Context
+from mlops_compare.runners.context import CommandError, Context, cleanup_on_term
 
 PIPELINE = "elasticnet"
 DAEMON_TIMEOUT = 300.0  # ZenML's own wait for its daemon server (ZENML_DAEMON_SERVER_TIMEOUT)
@@ -119,17 +118,10 @@ class ZenmlRunner(Runner):
 
     def run_exam(self, ctx: Context) -> str:
         # The core ends a run (timeout, cancel) with SIGTERM to our process group; ZenML's local
-        # server daemon is in a session of its own and would outlive us: kill it before going.
-        def on_term(signum: int, frame: Any) -> None:
-            self.kill_daemon(ctx)
-            raise SystemExit(128 + signum)
-
-        previous = signal.signal(signal.SIGTERM, on_term)
-        try:
+        # server daemon is in a session of its own and would outlive us: kill it then, and at the
+        # end (normally stopped by retrieve already: then nothing to do).
+        with cleanup_on_term(lambda: self.kill_daemon(ctx)):
             return super().run_exam(ctx)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            self.kill_daemon(ctx)  # normally stopped by retrieve already: then nothing to do
 
     def kill_daemon(self, ctx: Context) -> None:
         pid_file = self.config_dir(ctx) / "zen_server" / "daemon" / "service.pid"
