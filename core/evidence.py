@@ -47,7 +47,7 @@ STATUS_SCORE = {"pass": 1.0, "partial": 0.5, "fail": 0.0}
 CONTRADICTION = 2.0
 BASELINE = "plain"
 TOLERANCE = AGREEMENT_TOLERANCE  # metrics of every tool vs each other (baseline_match uses it too)
-TOLERANCE_TEXT = f"{AGREEMENT_TOLERANCE:g}"
+TOLERANCE_TEXT = "{}e{}".format(*(int(part) for part in f"{AGREEMENT_TOLERANCE:.0e}".split("e")))  # "1e-9"
 WORKSPACE = "<workspace>"  # stands for a run's temporary folder in texts that are shared
 TOOL_ENV = "<tool env>"  # stands for the run's tool environment (mlops_compare.envs)
 

@@ -11,6 +11,9 @@ so a test that runs a command against Slurm passes or monkeypatches that itself.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from mlops_compare.infra import slurm_cluster as cluster_module
@@ -27,12 +30,10 @@ def require_slurm() -> None:
     pytest.skip(why)
 
 
-@pytest.fixture(scope="session")
-def slurm_cluster(tmp_path_factory):
-    """A running cluster; at teardown no job may be left in its queue and its daemons are gone."""
+def running_cluster(folder: Path | None = None, settings: dict[str, Any] | None = None) -> Iterator[Any]:
+    """A started throwaway cluster for a fixture to yield from; at teardown no job may be left in its queue."""
     require_slurm()
-    # Logs and state stay in pytest's temporary folder, for a look after a failure.
-    cluster = cluster_module.Cluster(tmp_path_factory.mktemp("slurm"))
+    cluster = cluster_module.Cluster(folder, settings=settings)
     cluster.start()
     try:
         yield cluster
@@ -41,6 +42,14 @@ def slurm_cluster(tmp_path_factory):
             left = cluster.jobs()
         finally:
             cluster.stop()
-    alive = [name for name, proc in cluster.processes.items() if proc.poll() is None]
     assert not left, f"jobs left in the Slurm queue after the tests: {left}"
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    """A running cluster; at teardown no job may be left in its queue and its daemons are gone."""
+    # Logs and state stay in pytest's temporary folder, for a look after a failure.
+    for cluster in running_cluster(tmp_path_factory.mktemp("slurm")):
+        yield cluster
+    alive = [name for name, proc in cluster.processes.items() if proc.poll() is None]
     assert not alive, f"Slurm daemons still running after stop(): {alive}"

@@ -21,9 +21,8 @@ import psutil
 import pytest
 from conftest import SHIPPED
 from mlops_compare.infra import slurm
-from mlops_compare.infra import slurm_cluster as cluster_module
 from mlops_compare.store import Store
-from slurm_support import require_slurm
+from slurm_support import running_cluster
 from user_support import User, require_user
 
 # One group: the account's runs share one Slurm and two CPUs (pytest-xdist keeps them on one worker).
@@ -53,17 +52,7 @@ def user() -> User:
 @pytest.fixture(scope="module")
 def site(user):
     """Root's Slurm, in a folder every user can read (munge socket, slurm.conf), jobs default to the whole node."""
-    require_slurm()
-    cluster = cluster_module.Cluster(settings={"DefMemPerCPU": "0", "SchedulerParameters": "batch_sched_delay=0"})
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        try:
-            left = cluster.jobs()
-        finally:
-            cluster.stop()
-    assert not left, f"jobs left in the Slurm queue: {left}"
+    yield from running_cluster(settings={"DefMemPerCPU": "0", "SchedulerParameters": "batch_sched_delay=0"})
 
 
 @pytest.fixture

@@ -53,20 +53,9 @@ def whole_node_cluster(tmp_path_factory):
     On such a site a job without --mem runs alone, whatever the free CPUs: the shape that made
     runner jobs wait inside their allocations for their own hpc jobs (issue 17).
     """
-    from mlops_compare.infra import slurm_cluster as cluster_module
-    from slurm_support import require_slurm
+    from slurm_support import running_cluster
 
-    require_slurm()
-    cluster = cluster_module.Cluster(tmp_path_factory.mktemp("slurm-whole-node"), settings={"DefMemPerCPU": "0"})
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        try:
-            left = cluster.jobs()
-        finally:
-            cluster.stop()
-    assert not left, f"jobs left in the Slurm queue: {left}"
+    yield from running_cluster(tmp_path_factory.mktemp("slurm-whole-node"), settings={"DefMemPerCPU": "0"})
 
 
 @pytest.fixture(scope="module")

@@ -30,9 +30,8 @@ from mlops_compare.executors.local import RunRequest
 from mlops_compare.executors.slurm import SlurmJob
 from mlops_compare.executors.slurm_options import SlurmOptions
 from mlops_compare.infra import proctree, slurm
-from mlops_compare.infra import slurm_cluster as cluster_module
 from mlops_compare.store import Store
-from slurm_support import require_slurm
+from slurm_support import running_cluster
 
 WAIT = 120  # seconds any job here may take
 # ~3 s of baseline and ~3 s of grid in the plain runner: time to act mid-run
@@ -41,19 +40,9 @@ SLOW_EXAM = {**SMALL_EXAM, "grid": {"alpha": [0.01 * i for i in range(100)], "l1
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    require_slurm()
-    one = cluster_module.Cluster(
+    yield from running_cluster(
         tmp_path_factory.mktemp("slurm-executor"), settings={"SchedulerParameters": "batch_sched_delay=0"}
     )
-    one.start()
-    try:
-        yield one
-    finally:
-        try:
-            left = one.jobs()
-        finally:
-            one.stop()
-    assert not left, f"jobs left in the Slurm queue: {left}"
 
 
 @pytest.fixture

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import psutil
+
+KILL_WAIT = 5.0  # seconds kill() waits for SIGKILLed processes to be gone
 
 
 def descendants(pid: int) -> list[psutil.Process]:
@@ -81,4 +84,9 @@ def kill(procs: Iterable[psutil.Process], grace: float = 0.0) -> int:
     for proc in rest:
         with contextlib.suppress(psutil.Error):
             proc.kill()
+    # SIGKILL is delivered when the process next runs: on a loaded machine it was seen still
+    # running after kill() returned. Wait (briefly) until each is gone or a zombie.
+    deadline = time.monotonic() + KILL_WAIT
+    while any(alive(proc.pid) for proc in rest) and time.monotonic() < deadline:
+        time.sleep(0.02)
     return len(procs)

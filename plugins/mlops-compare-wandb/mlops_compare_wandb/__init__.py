@@ -93,6 +93,7 @@ class WandbRunner(Runner):
         self.run_dirs: dict[str, Path] = {}  # point key -> offline run folder
         self.logged: dict[str, dict[str, float]] = {}
         self.sockets = CoreSockets()
+        self.tmux_servers = 0  # how many tmux servers leet() started (one socket each)
 
     # --- helpers ---------------------------------------------------------------------
     @staticmethod
@@ -252,7 +253,10 @@ class WandbRunner(Runner):
 
     def leet(self, ctx: Context, path: Path, until: str) -> tuple[str, float]:
         """`wandb leet PATH` in a new tmux pane; the screen once it shows *until* (or at the time limit), seconds."""
-        sock = ctx.workspace / "tmp" / "tmux.sock"
+        # a new tmux server (socket) per call: kill-server returns before the old server is gone,
+        # and a client reaching the dying one fails with "server exited unexpectedly" (seen in CI)
+        self.tmux_servers += 1
+        sock = ctx.workspace / "tmp" / f"tmux-{self.tmux_servers}.sock"
         sock.parent.mkdir(exist_ok=True)
         base = [str(shutil.which("tmux")), "-S", str(sock)]
         command = f"{self.cli()} leet {path}"
