@@ -3,7 +3,8 @@
 The account and its install come from `.ci/user-setup` (see tests/user_support.py). Root
 starts a throwaway single-node Slurm whose jobs get the whole node's memory unless they ask
 (no DefMemPerCPU), as some sites do; everything else runs as the account: a local exam, the
-Slurm executor with the hpc check, SIGTERM (cancel), SIGHUP then ``run --attach``.
+Slurm executor's SIGTERM (cancel), SIGHUP then ``run --attach``. The Slurm executor with the
+hpc check for every tool runs as the account too, in tests/test_hpc.py (its `hpc_run`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import SHIPPED
 from mlops_compare.infra import slurm
 from mlops_compare.store import Store
 from slurm_support import running_cluster
-from user_support import User, require_user
+from user_support import User, criteria, require_user, run_argv
 
 # One group: the account's runs share one Slurm and two CPUs (pytest-xdist keeps them on one worker).
 pytestmark = pytest.mark.xdist_group("as_user")
@@ -61,27 +61,6 @@ def home(user, request):
     folder = user.folder(f"as-user-{request.node.name[:30]}-")
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
-
-
-def criteria(user: User, folder: Path, *, points: int = 2, hpc: bool = False) -> Path:
-    text = SHIPPED.read_text()
-    alphas = ", ".join(f"{0.5 * i / max(points - 1, 1):.4f}" for i in range(points))
-    text = re.sub(r"(?m)^alpha = .*$", f"alpha = [{alphas}]", text, count=1)
-    text = re.sub(r"(?m)^l1_ratio = .*$", "l1_ratio = [0.5]", text, count=1)
-    if hpc:
-        text = re.sub(r"(?m)^# \[exam\.hpc\]$", "[exam.hpc]\npoll_seconds = 0.5", text, count=1)
-        assert "\n[exam.hpc]\n" in text
-    path = folder / "criteria.toml"
-    path.write_text(text)
-    import os
-
-    os.chown(path, user.uid, user.gid)
-    return path
-
-
-def run_argv(user: User, folder: Path, crit: Path, *more: str) -> list[str]:
-    store, work = folder / "store", folder / "work"
-    return [str(user.command), "run", "--criteria", str(crit), "--store", str(store), "--workdir", str(work), *more]
 
 
 def owned_outside(user: User, allowed: list[Path], since: Path) -> list[str]:
@@ -127,7 +106,7 @@ def test_a_local_exam_as_a_user_writes_only_to_its_own_folders(user, home):
     crit = criteria(user, home)
     started = home / ".started"
     started.touch()
-    # two tools keep it short (CI's whole test command stays near 10 minutes); the hpc test below runs every tool
+    # two tools keep it short (CI's whole test command stays near 10 minutes); test_hpc.py runs every tool as the account
     argv = run_argv(user, home, crit, "--check", "grid", "--tool", "plain", "--tool", "mlflow")
     done = user.run(argv, cwd=home, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -138,39 +117,6 @@ def test_a_local_exam_as_a_user_writes_only_to_its_own_folders(user, home):
         assert record.checks["grid"]["status"] == "pass" and len(record.metrics) == 2
     # nothing written outside the account's home, its workspace and store (and no root needed)
     assert owned_outside(user, [user.home, home], started) == []
-
-
-@pytest.mark.slow
-def test_slurm_executor_with_the_hpc_check_as_a_user_on_a_whole_node_memory_site(user, site, home):
-    """Runner jobs with --mem; each hpc check from the login side (no job waits for jobs behind it)."""
-    crit = criteria(user, home, hpc=True)
-    tools = ("dvc", "mlflow", "metaflow")  # the baseline and the combination add minutes, not evidence, here
-    argv = run_argv(user, home, crit, "--executor", "slurm", "--check", "grid", "--check", "hpc", "--timeout", "900")
-    argv += [arg for tool in tools for arg in ("--tool", tool)]
-    began = time.monotonic()
-    done = user.run(argv, cwd=home, extra=site.env, timeout=1500)
-    seconds = time.monotonic() - began
-    records = Store(home / "store").latest()
-    summary = {
-        t: (
-            r.status,
-            r.reason,
-            {c: (v["status"], v["evidence"][:1500]) for c, v in r.checks.items() if v["status"] != "skip"},
-        )
-        for t, r in records.items()
-    }
-    assert done.returncode == 0, (summary, done.stderr[-3000:])
-    for tool in tools:
-        record = records[tool]
-        hpc = record.checks["hpc"]
-        assert hpc["status"] in ("pass", "partial"), (tool, hpc["evidence"])
-        assert "needed from the site" in hpc["evidence"]
-        assert record.executor["state"] == "COMPLETED" and any(
-            a.startswith("--mem=") for a in record.executor["sbatch"]
-        )
-    assert "unshare" not in records["metaflow"].checks["hpc"]["evidence"]
-    assert site.jobs() == []
-    print(f"as {user.name}: --executor slurm --check grid --check hpc, {len(records)} runners: {seconds:.0f} s")
 
 
 def test_sigterm_as_a_user_cancels_the_jobs_and_stores_cancelled_records(user, site, home):

@@ -9,6 +9,9 @@ job may be left in the queue afterwards, also when a runner is cancelled mid-che
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
 import subprocess
 import time
 
@@ -47,15 +50,29 @@ def _queue_empty(cluster, timeout: float = 20.0) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def whole_node_cluster(tmp_path_factory):
+def whole_node_cluster():
     """A single-node Slurm whose jobs get the whole node's memory unless they ask (no DefMemPerCPU).
 
     On such a site a job without --mem runs alone, whatever the free CPUs: the shape that made
-    runner jobs wait inside their allocations for their own hpc jobs (issue 17).
+    runner jobs wait inside their allocations for their own hpc jobs (issue 17). Its folder is
+    one every account can read (slurm.conf, munge's socket), as a site's is: the run below may
+    be the test account's.
     """
     from slurm_support import running_cluster
 
-    yield from running_cluster(tmp_path_factory.mktemp("slurm-whole-node"), settings={"DefMemPerCPU": "0"})
+    yield from running_cluster(settings={"DefMemPerCPU": "0", "SchedulerParameters": "batch_sched_delay=0"})
+
+
+def _account():
+    """The unprivileged account of .ci/user-setup when the tests run as root with it (CI: required), else None."""
+    if os.geteuid() != 0:
+        return None  # the tests run as a user already
+    from user_support import require_user
+
+    try:
+        return require_user()  # fails (not skips) in CI when the account is missing
+    except pytest.skip.Exception:
+        return None
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +80,15 @@ def hpc_run(whole_node_cluster, tmp_path_factory):
     """Every tool's grid and hpc check through the Slurm executor, all runner jobs queued at once.
 
     The runner jobs run setup and grid; the hpc check of each runs on the login-node side
-    (`SplitRun`), so its grid jobs never wait behind runner jobs that wait for them.
+    (`SplitRun`), so its grid jobs never wait behind runner jobs that wait for them. As the
+    cluster's users run it: `mlops-compare run --executor slurm` as the unprivileged account
+    (its own install and tool environments, root's Slurm) when the tests run as root, else
+    in this process (the tests run as a user).
     """
+    user = _account()
+    if user is not None:
+        yield from _run_as(user, whole_node_cluster)
+        return
     from mlops_compare.executors import SlurmExecutor
     from mlops_compare.executors.local import RunRequest, run_many
     from mlops_compare.executors.slurm_options import SlurmOptions
@@ -83,7 +107,34 @@ def hpc_run(whole_node_cluster, tmp_path_factory):
     on_event = lambda t, e: seen.setdefault(t, []).append(e)  # noqa: E731
     records = asyncio.run(run_many(requests, len(requests), on_event, store, factory=executor.process))
     seen["_seconds"] = [time.monotonic() - began]
-    return {r.tool: r for r in records}, seen, base / "store"
+    yield {r.tool: r for r in records}, seen, base / "store"
+
+
+def _run_as(user, cluster):
+    """`mlops-compare run --executor slurm --check grid --check hpc --json` as *user*; its records and events."""
+    from mlops_compare.store import Store
+    from user_support import criteria, run_argv
+
+    folder = user.folder("as-user-hpc-")  # "as-user-": test_as_user allows other tests these folders
+    try:
+        crit = criteria(user, folder, hpc=True)
+        argv = run_argv(user, folder, crit, "--executor", "slurm", "--check", "grid", "--check", "hpc")
+        argv += ["--timeout", "900", "--json", *(arg for tool in TOOLS for arg in ("--tool", tool))]
+        began = time.monotonic()
+        done = user.run(argv, cwd=folder, extra=cluster.env, timeout=1500)
+        seen: dict[str, list] = {"_seconds": [time.monotonic() - began]}
+        for line in done.stdout.splitlines():
+            if line.startswith("{"):
+                event = json.loads(line)
+                seen.setdefault(event.pop("tool", ""), []).append(event)
+        store = folder / "store"
+        records = Store(store).latest()
+        assert set(records) == set(TOOLS), (done.returncode, done.stderr[-3000:])
+        assert store.stat().st_uid == user.uid  # written by the account, not by root
+        print(f"as {user.name}: --executor slurm --check grid --check hpc, {len(records)} runners")
+        yield records, seen, store
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.slow
@@ -114,6 +165,7 @@ def test_hpc_check_runs_the_grid_as_slurm_jobs(tool, hpc_run):
             assert f"route{i}_error" not in numbers
     assert 0 <= numbers["max_abs_diff"] <= events.AGREEMENT_TOLERANCE
     assert "shared file system" in hpc["evidence"]
+    assert "needed from the site" in hpc["evidence"] and "unshare" not in hpc["evidence"]
     # Live progress of the jobs reached the parent.
     labels = {e["label"] for e in seen[tool] if e["type"] == "progress"}
     assert any(label.startswith("hpc: ") for label in labels), labels

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,17 @@ def venv(tmp_path_factory) -> Path:
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
+    # --system-site-packages reaches the base interpreter's packages only: when the tests run in
+    # a venv themselves (a user's install), its site-packages (mlops-compare, pandas) go in too
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # (as site directories: an editable install's own .pth files must run too)
+    lines = [f"import site; site.addsitedir({folder!r})" for folder in site.getsitepackages()]
+    Path(purelib, "_tests_parent.pth").write_text("\n".join(lines) + "\n")
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-build-isolation"]
         + [str(source)],

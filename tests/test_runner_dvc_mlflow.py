@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SMALL_EXAM, plain_baseline, without_large_data
+from mlops_compare import events
 from mlops_compare.example import common
 from mlops_compare.results import RunRecord
 from mlops_compare.runners.checks import ui as screenshot
@@ -33,7 +34,7 @@ EXPECTED = {
     "reproduce": "pass",
     "invasiveness": "pass",
     "overhead": "pass",
-    "fan_out": "pass",
+    "fan_out": "skip",  # not chosen: the DVC runner's own queue code, which exam_run measures (see `run`)
     "failure": "pass",
     "ui": UI,
     "share": "pass",  # DVC shares runs, data and a model; MLflow's server adds runs and a model
@@ -52,7 +53,6 @@ ANSWERED_BY = {
     "models": "mlflow",
     "data_versioning": "dvc",
     "reproduce": "dvc",
-    "fan_out": "dvc",
     "failure": "dvc",
     "share": "dvc+mlflow",
     "languages": "dvc",
@@ -69,6 +69,10 @@ def run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, RunRecord]:
     grid = f"alpha = {SMALL_EXAM['grid']['alpha']}\nl1_ratio = {SMALL_EXAM['grid']['l1_ratio']}"
     path.write_text(text.replace("alpha = [0.0, 0.5, 1.0]\nl1_ratio = [0.0, 0.5, 1.0]", grid))
     argv = ["run", "--criteria", str(path), "--tool", "dvc-mlflow", "--store", str(base / "store")]
+    # every check but fan_out: it runs the grid twice more through the DVC runner's own queue code
+    # (the same mixin; the grid and failure checks already run this runner's stage through it),
+    # which the DVC runner's exam measures; leaving it out saves a quarter of this fixture
+    argv += [arg for check_id in events.CHECK_IDS if check_id != "fan_out" for arg in ("--check", check_id)]
     # the workspace in the system's temp folder, not under pytest's deep one: Chromium's socket
     # path inside it (TMPDIR) must stay under the 108 characters a Unix socket allows
     proc = subprocess.run([sys.executable, "-m", "mlops_compare", *argv], capture_output=True, text=True)

@@ -15,6 +15,8 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -266,6 +268,33 @@ async def test_quitting_the_tui_scancels_its_jobs(cluster, tmp_path):
     assert job_id not in cluster.jobs()
     stored = app.store.latest()["plain"]
     assert (stored.status, stored.reason) == ("cancelled", "mlops-compare was closed")
+
+
+async def test_sighup_to_the_tui_keeps_its_slurm_job_for_attach(on_cluster, tmp_path):
+    """The terminal of a TUI running a Slurm job goes away: the job runs on, `run --attach` stores it."""
+    from tui_support import wait_for
+
+    app = tui_app(on_cluster, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("right_square_bracket", "R")
+        pane = app.main.pane("plain")
+        await wait_for(pilot, lambda: pane.record is not None and pane.record.executor.get("job_id"), WAIT)
+        job_id = pane.record.executor["job_id"]
+        app.stop_on_signal(signal.SIGHUP)  # what the loop's handler calls
+        await wait_for(pilot, lambda: app.return_code is not None, WAIT)
+    assert app.return_value == 129
+    assert job_id in on_cluster.jobs()  # not scancelled: still queued or running
+    assert app.store.history() == []  # nothing stored yet: the job's record is attach's to store
+    [state] = (app.store.root / "slurm").glob("*.json")
+    assert [job["job_id"] for job in json.loads(state.read_text())["jobs"]] == [job_id]
+
+    # later, from a new login: `run --attach` (a process of its own; this test's loop is still running)
+    argv = [sys.executable, "-m", "mlops_compare", "run", "--attach", "--store", str(app.store.root)]
+    attach = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert attach.returncode == 0, attach.stderr[-3000:]
+    stored = app.store.latest()["plain"]
+    assert stored.status == "passed" and stored.executor["job_id"] == job_id, stored.reason
+    assert not state.exists() and on_cluster.jobs() == []
 
 
 # --- without a cluster --------------------------------------------------------------------

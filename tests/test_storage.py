@@ -178,7 +178,12 @@ def test_a_closed_port_and_a_wrong_secret_fail_in_seconds_and_the_rest_goes_on(t
         wrong = {**guarded.env, "AWS_SECRET_ACCESS_KEY": "W" * 40}
         requests = [
             RunRequest(
-                tool, storage_exam(url, False, timeout=10, checks=checks), timeout=300, workdir=tmp_path, env=env
+                tool,
+                storage_exam(url, False, timeout=10, checks=checks),
+                timeout=300,
+                workdir=tmp_path,
+                env=env,
+                environment=environment(tool),
             )
             for url, env, tools in ((closed, some_keys, CLOSED_PORT_TOOLS), (guarded.endpoint_url, wrong, TOOLS))
             for tool in tools

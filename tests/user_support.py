@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import subprocess
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from conftest import SHIPPED
 
 USER = os.environ.get("MLOPS_COMPARE_TEST_USER", "mlopsuser")
 PASS_PREFIXES = ("SSL_CERT_", "PIP_", "UV_")
@@ -95,3 +97,22 @@ def require_user() -> User:
             pytest.fail(f"CI must run the tests as a user, but {why}", pytrace=False)
         pytest.skip(why)
     return user
+
+
+def criteria(user: User, folder: Path, *, points: int = 2, hpc: bool = False) -> Path:
+    text = SHIPPED.read_text()
+    alphas = ", ".join(f"{0.5 * i / max(points - 1, 1):.4f}" for i in range(points))
+    text = re.sub(r"(?m)^alpha = .*$", f"alpha = [{alphas}]", text, count=1)
+    text = re.sub(r"(?m)^l1_ratio = .*$", "l1_ratio = [0.5]", text, count=1)
+    if hpc:
+        text = re.sub(r"(?m)^# \[exam\.hpc\]$", "[exam.hpc]\npoll_seconds = 0.5", text, count=1)
+        assert "\n[exam.hpc]\n" in text
+    path = folder / "criteria.toml"
+    path.write_text(text)
+    os.chown(path, user.uid, user.gid)
+    return path
+
+
+def run_argv(user: User, folder: Path, crit: Path, *more: str) -> list[str]:
+    store, work = folder / "store", folder / "work"
+    return [str(user.command), "run", "--criteria", str(crit), "--store", str(store), "--workdir", str(work), *more]

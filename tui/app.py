@@ -391,14 +391,18 @@ class MlopsCompareApp(App[int]):
 
     def stop_on_signal(self, signum: int) -> None:
         """SIGHUP (the terminal went away) or SIGTERM: stop every run, store its record with the
-        signal as reason (as `mlops-compare run` does) and exit with 128 + the signal."""
+        signal as reason (as `mlops-compare run` does) and exit with 128 + the signal. On SIGHUP
+        a Slurm job is kept running and its run's state file written, for `run --attach`."""
         import signal
 
         if self._exit_code:
             return
         self._exit_code = 128 + signum
-        name = "SIGHUP: the terminal or SSH session was closed" if signum == signal.SIGHUP else "SIGTERM"
-        if not self.runs.cancel_all(f"stopped by {name}"):
+        hangup = signum == signal.SIGHUP
+        name = "SIGHUP: the terminal or SSH session was closed" if hangup else "SIGTERM"
+        # SIGHUP leaves Slurm jobs running (`mlops-compare run --attach` collects them); SIGTERM cancels
+        stopping = self.runs.detach_all(f"stopped by {name}") if hangup else self.runs.cancel_all(f"stopped by {name}")
+        if not stopping:
             _kill_all()
             self.exit(self._exit_code)
             return

@@ -10,7 +10,9 @@ printing 20,000 lines a second costs the UI process a few JSON parses a second, 
 another core.
 
 End of stdin (the TUI closed or died) cancels every run, waits for their records to be
-saved and exits. Nothing here imports Textual.
+saved and exits. A `Detach` (the TUI got SIGHUP) leaves a Slurm job running instead and
+writes the detached run's state file, as ``mlops-compare run`` does on SIGHUP, so
+``mlops-compare run --attach`` collects it later. Nothing here imports Textual.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class RelayServer:
         self.processes: dict[str, launcher.RunnerProcess] = {}
         self.tasks: set[asyncio.Task] = set()
         self.pending: dict[str, list[Any]] = {}
+        self.started: dict[str, protocol.Run] = {}  # what each run was started with (its store, its executor)
+        self.left: dict[str, list[dict[str, Any]]] = {}  # detached Slurm run id -> tickets of jobs left running
         self.out = out if out is not None else sys.stdout.buffer
 
     def send(self, message: protocol.FromRelay) -> None:
@@ -75,6 +79,7 @@ class RelayServer:
         # a local process, or a Slurm batch job (`mlops-compare tui --executor slurm`)
         process = executors.from_spec(command.executor).process(command.request(), self.on_event, store)
         self.processes[command.tool] = process
+        self.started[command.tool] = command
         task = asyncio.ensure_future(self.run(process))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -103,6 +108,8 @@ class RelayServer:
             record.reason = f"{record.reason}; {note}" if record.reason else note
         if self.processes.get(tool) is process:
             del self.processes[tool]
+        if getattr(process, "left_running", False):
+            self.keep_detached(process)
         self.flush()  # every event before the final record
         light = copy.copy(record)
         light.log = []  # the TUI shows the log from the events; the store has all of it
@@ -112,6 +119,34 @@ class RelayServer:
         process = self.processes.get(command.tool)
         if process is not None:
             process.cancel(command.reason)  # before the process exists, the launcher does not start it
+
+    def detach(self, command: protocol.Detach) -> None:
+        """SIGHUP in the TUI: a Slurm job is left running (`keep_detached`); a local run is cancelled."""
+        process = self.processes.get(command.tool)
+        if process is None:
+            return
+        if hasattr(process, "detach"):
+            process.detach()
+        else:
+            process.cancel(command.reason)
+
+    def keep_detached(self, process: Any) -> None:
+        """Write (again) the state file of the detached run *process* belongs to, with its ticket added."""
+        from mlops_compare.executors import detached as slurm_runs
+
+        command = self.started.get(process.request.tool)
+        spec = (command.executor if command else None) or {}
+        if command is None or not command.store or not spec.get("run"):
+            return
+        tickets = self.left.setdefault(spec["run"], [])
+        tickets.append(slurm_runs.ticket(process))
+        try:
+            path = slurm_runs.save(Store(command.store), spec["run"], spec.get("options") or {}, tickets)
+        except OSError as exc:  # still said on stderr; the jobs run on and their folders stay
+            print(f"relay: could not write the detached run's state file: {exc}", file=sys.stderr, flush=True)
+            return
+        line = f"collect it with: mlops-compare run --attach {spec['run']} --store {command.store} (state file {path})"
+        self.on_event(process.request.tool, {"type": "log", "stream": "stderr", "line": line})
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
@@ -128,6 +163,8 @@ class RelayServer:
                 self.start(command)
             elif isinstance(command, protocol.Cancel):
                 self.cancel(command)
+            elif isinstance(command, protocol.Detach):
+                self.detach(command)
         for tool in list(self.processes):  # the TUI is gone: stop everything, keep the records
             self.cancel(protocol.Cancel(tool, "mlops-compare was closed"))
         if self.tasks:

@@ -176,6 +176,13 @@ class RelayRun:
         if self._sent:
             asyncio.ensure_future(self.relay.send(protocol.Cancel(self.tool, reason)))
 
+    def detach(self, reason: str) -> None:
+        """SIGHUP: a Slurm job is left running for `run --attach` (the relay writes its state file), a local run cancelled."""
+        if self._sent and (self.command.executor or {}).get("name") == "slurm":
+            asyncio.ensure_future(self.relay.send(protocol.Detach(self.tool, reason)))
+        else:  # not sent yet (the relay would start it) or a local run: cancel it
+            self.cancel(reason)
+
 
 def relay_starter(store: Store | None, workdir: Path | None = None, executor: dict | None = None):
     """The real thing: each run is a runner process started by the core launcher, in the relay.

@@ -4,6 +4,9 @@ The TUI's side (`relay_client.RelayClient`) writes to the relay's stdin::
 
     Run      start a runner: the fields of the `RunRequest` the run plan made, and the store
     Cancel   stop the tool's run (before it starts, too), with the reason to record
+    Detach   SIGHUP: stop following the tool's Slurm job and leave it running (the relay
+             writes the detached run's state file for `mlops-compare run --attach`); a
+             local run is cancelled with the reason, as by Cancel
 
 and the relay (`relay.RelayServer`) answers on its stdout::
 
@@ -92,6 +95,13 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class Detach:
+    op: ClassVar[str] = "detach"
+    tool: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Started:
     op: ClassVar[str] = "started"
     tool: str
@@ -121,10 +131,10 @@ class Finished:
     record: RunRecord
 
 
-ToRelay = Run | Cancel
+ToRelay = Run | Cancel | Detach
 FromRelay = Started | Submitted | Events | Finished
 Message = ToRelay | FromRelay
-MESSAGES: dict[str, type] = {kind.op: kind for kind in (Run, Cancel, Started, Submitted, Events, Finished)}
+MESSAGES: dict[str, type] = {kind.op: kind for kind in (Run, Cancel, Detach, Started, Submitted, Events, Finished)}
 
 
 def encode(message: Message) -> bytes:

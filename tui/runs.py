@@ -198,6 +198,18 @@ class RunManager:
     def cancel_all(self, reason: str = "cancelled by the user") -> list[str]:
         return [tool for tool in list(self.handles) if self.cancel(tool, reason)]
 
+    def detach_all(self, reason: str) -> list[str]:
+        """SIGHUP: leave running Slurm jobs running (handles with a `detach`), cancel the rest; the tools."""
+        tools = []
+        for tool, handle in list(self.handles.items()):
+            detach = getattr(handle, "detach", None)
+            if detach is not None and tool not in self.queued:
+                detach(reason)
+                tools.append(tool)
+            elif self.cancel(tool, reason):
+                tools.append(tool)
+        return tools
+
     async def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing is queued or running (True), or for *timeout* seconds (False)."""
         if not self.handles:
