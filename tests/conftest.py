@@ -70,19 +70,19 @@ def without_tool(text: str, tool: str) -> str:
 # order --durations measured them), then other groups, then tests marked slow, then the rest.
 SESSION_GROUPS = ("exam_run", "slurm_cluster")  # a session fixture of ours -> one group for all its tests
 LONGEST_FIRST = (
-    "exam_run",  # every runner once, for real (~5 min under load)
-    "tests/test_concurrency.py",  # its local fixture: every tool's 12 tasks released together (~17 min under load)
-    "tests/test_hpc.py",  # its own whole-node cluster: every tool's grid and hpc check as Slurm jobs
-    "slurm_cluster",  # test_slurm, test_signals, test_concurrency's arrays on the session's Slurm
+    "slurm_cluster",  # test_slurm, test_signals, the concurrency arrays (12 tasks a tool), the MLflow 2 variant
+    "exam_run",  # every runner once, for real (~2.5 min on a quiet machine)
+    "tests/test_runner_dvc_mlflow.py",  # ~2.5 min
+    "tests/test_hpc.py",  # its own whole-node cluster: every tool's grid and hpc check as Slurm jobs (~2 min)
     "tests/test_slurm_executor.py",  # its own cluster (scheduler settings of its own): runners as jobs
-    "tests/test_as_user.py",  # an unprivileged user's install and runs on its own cluster
-    "tests/test_runner_dvc_mlflow.py",
-    "tests/test_storage.py",
     "tests/test_large_data.py",
+    "tests/test_concurrency.py",  # its local fixture: every tool's 4 tasks released together
+    "tests/test_storage.py",
+    "tests/test_as_user.py",  # an unprivileged user's install and runs on its own cluster
     "tests/test_plugin.py",
     "tests/test_packaging.py",
     "tests/test_s3_endpoint.py",
-)  # from --durations runs where measured (exam_run, test_concurrency, test_slurm_executor, storage); test_hpc and test_as_user by what their fixtures run
+)  # by `pytest --durations` from a fresh clone, 2026-12-05 (README, Testing)
 
 
 def xdist_group_of(item: pytest.Item) -> str | None:
