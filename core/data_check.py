@@ -8,8 +8,8 @@ refuse it with one line naming the column, the line and what to do (`UserError`,
 - a readable encoding: UTF-8 (with or without a byte-order mark); another encoding is
   named (UTF-16, or "Latin-1 / Windows-1252" when the bytes read as that) with the
   ``iconv`` command that converts it;
-- a header whose columns all have a name, each once (the same sniffer as the runners:
-  `mlops_compare.infra.csv_sniff`);
+- a header whose columns all have a name, each once (the runners' own sniffer:
+  `sniff_delimiter` of example/common.py, the exam's shared data module);
 - the target column present, with at least two different values;
 - at least `MIN_ROWS` rows, each with as many fields as the header;
 - every value a finite number (no text, no decimal comma, no empty cell, no ``nan``).
@@ -27,7 +27,7 @@ from typing import Any
 
 from mlops_compare.errors import UserError
 from mlops_compare.events import SKLEARN_PREFIX
-from mlops_compare.infra.csv_sniff import sniff_delimiter
+from mlops_compare.example.common import sniff_delimiter  # the runners' own (see tests/test_layers.py)
 
 MIN_ROWS = 10  # the split keeps a quarter for testing: fewer rows leave a test set of one or two
 

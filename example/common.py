@@ -54,9 +54,9 @@ def read_csv(path: Path | str):
     return frame
 
 
-# --- verbatim copy of mlops_compare/infra/csv_sniff.py (this file is copied alone into workspaces;
-# tests/test_data_check.py fails when the two differ): the parent's data check and the runners
-# see the same columns ---
+# --- the one CSV sniffer: the parent's data check (mlops_compare.data_check, before any runner
+# starts) imports it from here, so the parent and the runners see the same columns; standard
+# library only, as this whole module is at import time ---
 SNIFF_BYTES = 64 * 1024
 
 
@@ -76,9 +76,6 @@ def sniff_delimiter(path: Path | str) -> tuple[str, list[str]]:
         delimiter = ","
     header = next(csv.reader(head.splitlines(), delimiter=delimiter), [])
     return delimiter, [c.strip() for c in header]
-
-
-# --- end of the verbatim copy ---
 
 
 def materialize(source: str, target: str, dest: Path) -> dict:
