@@ -232,15 +232,22 @@ def tui_app(cluster, tmp_path):
     return make_app(tmp_path, launcher_starter(store, executor=executor), runners=["plain"], store=store)
 
 
+async def submitted_from_the_tui(app, pilot):
+    """Run the plain runner from its tab (``]`` then ``R``) until it is a Slurm job: its pane and job id."""
+    from tui_support import wait_for
+
+    await pilot.press("right_square_bracket", "R")
+    pane = app.main.pane("plain")
+    await wait_for(pilot, lambda: pane.record is not None and pane.record.executor.get("job_id"), WAIT)
+    return pane, pane.record.executor["job_id"]
+
+
 async def test_tui_runs_a_runner_as_a_slurm_job_with_its_id_and_state(cluster, tmp_path):
     from tui_support import settle, wait_for
 
     app = tui_app(cluster, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("right_square_bracket", "R")  # the plain tab, run the selected runner
-        pane = app.main.pane("plain")
-        await wait_for(pilot, lambda: pane.record is not None and pane.record.executor.get("job_id"), WAIT)
-        job_id = pane.record.executor["job_id"]
+        pane, job_id = await submitted_from_the_tui(app, pilot)
         await wait_for(pilot, lambda: pane.record.finished and not app.runs.active, WAIT)
         await settle(app, pilot)
         assert pane.record.status == "passed", pane.record.reason
@@ -258,10 +265,7 @@ async def test_quitting_the_tui_scancels_its_jobs(cluster, tmp_path):
 
     app = tui_app(cluster, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("right_square_bracket", "R")
-        pane = app.main.pane("plain")
-        await wait_for(pilot, lambda: pane.record is not None and pane.record.executor.get("job_id"), WAIT)
-        job_id = pane.record.executor["job_id"]
+        pane, job_id = await submitted_from_the_tui(app, pilot)
         assert job_id in cluster.jobs()
         await pilot.press("q", "y")  # quit, confirming that the active run stops
         await wait_for(pilot, lambda: not app.runs.active, WAIT)
@@ -276,10 +280,7 @@ async def test_sighup_to_the_tui_keeps_its_slurm_job_for_attach(on_cluster, tmp_
 
     app = tui_app(on_cluster, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("right_square_bracket", "R")
-        pane = app.main.pane("plain")
-        await wait_for(pilot, lambda: pane.record is not None and pane.record.executor.get("job_id"), WAIT)
-        job_id = pane.record.executor["job_id"]
+        pane, job_id = await submitted_from_the_tui(app, pilot)
         app.stop_on_signal(signal.SIGHUP)  # what the loop's handler calls
         await wait_for(pilot, lambda: app.return_code is not None, WAIT)
     assert app.return_value == 129
