@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from mlops_compare.infra import slurm
+from mlops_compare.infra import proctree, slurm
 from mlops_compare.store import Store
 from slurm_support import running_cluster
 from user_support import User, criteria, require_user, run_argv
@@ -154,6 +154,23 @@ def test_sighup_as_a_user_keeps_the_jobs_and_attach_stores_them(user, site, home
     record = Store(home / "store").latest()["plain"]
     assert record.status == "passed" and record.executor["job_id"] == job_id and len(record.metrics) == 30
     assert not state.exists() and site.jobs() == []
+
+
+def test_sighup_to_a_local_run_as_a_user_stores_records_and_leaves_no_process(user, home):
+    """A dropped SSH session during a local run: the record is stored as cancelled, nothing runs on."""
+    crit = criteria(user, home, points=60)
+    began = time.time()
+    proc = user.popen(run_argv(user, home, crit, "--tool", "plain", "--check", "grid", "--json"), cwd=home)
+    target = mlops_compare_process(proc)
+    wait_for_line(proc, lambda e: e.get("type") == "metric")
+    target.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 129, err
+    record = Store(home / "store").latest()["plain"]
+    assert record.status == "cancelled" and "SIGHUP" in record.reason, record.reason
+    assert len(record.metrics) >= 1  # what the runner measured before the signal is kept
+    time.sleep(0.5)
+    assert proctree.working_in(home / "work", started_after=began) == []
 
 
 def test_no_runner_needs_root():
