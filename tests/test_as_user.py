@@ -99,6 +99,17 @@ def wait_for_line(proc: subprocess.Popen, test, timeout: float = WAIT) -> None:
     raise AssertionError(f"not seen within {timeout:g} s; stderr: {proc.stderr.read() if proc.stderr else ''}")
 
 
+def signalled(user: User, home: Path, argv: list[str], signum: int, seen, extra=None, timeout: float = 90):
+    """Run *argv* as the account and send *signum* to its mlops-compare process once an event passes *seen*
+    (as a closed terminal or `kill` would); the exit code and stderr."""
+    proc = user.popen(argv, cwd=home, extra=extra)
+    target = mlops_compare_process(proc)
+    wait_for_line(proc, seen)
+    target.send_signal(signum)
+    _, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err
+
+
 # --- the tests ----------------------------------------------------------------------------------
 
 
@@ -122,12 +133,8 @@ def test_a_local_exam_as_a_user_writes_only_to_its_own_folders(user, home):
 def test_sigterm_as_a_user_cancels_the_jobs_and_stores_cancelled_records(user, site, home):
     crit = criteria(user, home, points=60)
     argv = run_argv(user, home, crit, "--executor", "slurm", "--tool", "plain", "--check", "grid", "--json")
-    proc = user.popen(argv, cwd=home, extra=site.env)
-    target = mlops_compare_process(proc)
-    wait_for_line(proc, lambda e: e.get("type") == "metric")
-    target.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=90)
-    assert proc.returncode == 143, err
+    code, err = signalled(user, home, argv, signal.SIGTERM, lambda e: e.get("type") == "metric", site.env)
+    assert code == 143, err
     record = Store(home / "store").latest()["plain"]
     assert record.status == "cancelled" and "SIGTERM" in record.reason, record.reason
     assert slurm.wait(record.executor["job_id"], 30, poll=0.3, env=site.env).state == "CANCELLED"
@@ -137,12 +144,9 @@ def test_sigterm_as_a_user_cancels_the_jobs_and_stores_cancelled_records(user, s
 def test_sighup_as_a_user_keeps_the_jobs_and_attach_stores_them(user, site, home):
     crit = criteria(user, home, points=30)
     argv = run_argv(user, home, crit, "--executor", "slurm", "--tool", "plain", "--check", "grid", "--json")
-    proc = user.popen(argv, cwd=home, extra=site.env)
-    target = mlops_compare_process(proc)
-    wait_for_line(proc, lambda e: e.get("type") == "log" and "RUNNING" in str(e.get("line", "")))
-    target.send_signal(signal.SIGHUP)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 129, err
+    running = lambda e: e.get("type") == "log" and "RUNNING" in str(e.get("line", ""))  # noqa: E731
+    code, err = signalled(user, home, argv, signal.SIGHUP, running, site.env)
+    assert code == 129, err
     assert Store(home / "store").history() == []
     [state] = (home / "store" / "slurm").glob("*.json")
     job_id = json.loads(state.read_text())["jobs"][0]["job_id"]
@@ -160,12 +164,9 @@ def test_sighup_to_a_local_run_as_a_user_stores_records_and_leaves_no_process(us
     """A dropped SSH session during a local run: the record is stored as cancelled, nothing runs on."""
     crit = criteria(user, home, points=60)
     began = time.time()
-    proc = user.popen(run_argv(user, home, crit, "--tool", "plain", "--check", "grid", "--json"), cwd=home)
-    target = mlops_compare_process(proc)
-    wait_for_line(proc, lambda e: e.get("type") == "metric")
-    target.send_signal(signal.SIGHUP)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 129, err
+    argv = run_argv(user, home, crit, "--tool", "plain", "--check", "grid", "--json")
+    code, err = signalled(user, home, argv, signal.SIGHUP, lambda e: e.get("type") == "metric")
+    assert code == 129, err
     record = Store(home / "store").latest()["plain"]
     assert record.status == "cancelled" and "SIGHUP" in record.reason, record.reason
     assert len(record.metrics) >= 1  # what the runner measured before the signal is kept
