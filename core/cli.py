@@ -383,9 +383,8 @@ def cmd_envs(args) -> int:
 
 
 def cmd_tui(args) -> int:
-    from importlib.metadata import entry_points
-
     from mlops_compare import criteria as criteria_mod
+    from mlops_compare import registry
 
     criteria = criteria_mod.load(getattr(args, "criteria", None))  # invalid: message and exit 2 before any screen
     from mlops_compare import executors
@@ -393,16 +392,17 @@ def cmd_tui(args) -> int:
     # --executor slurm: Slurm checked before any screen too
     executor = executors.tui_executor(executor_options(args), criteria)
     # The UI is found by its entry point, not imported: the core never depends on the TUI.
-    found = entry_points(group=UI_GROUP, name="tui")
+    found = registry.entry_point(UI_GROUP, "tui")
     try:
-        run_app = next(iter(found)).load()
-    except (StopIteration, ImportError) as exc:
+        if found is None:
+            raise ImportError("not installed")
+        run_app = found.load()
+    except ImportError as exc:
         raise UserError(
             f"the terminal UI is not available ({exc or 'not installed'}): pip install mlops-compare"
         ) from None
-    if executor is None:
-        return run_app(getattr(args, "criteria", None), getattr(args, "profile", None))
-    return run_app(getattr(args, "criteria", None), getattr(args, "profile", None), executor=executor)
+    # The criteria as loaded here (reading them again would cost the first frame a few ms).
+    return run_app(getattr(args, "criteria", None), getattr(args, "profile", None), executor=executor, loaded=criteria)
 
 
 COMMANDS = {

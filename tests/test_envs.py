@@ -70,12 +70,21 @@ def test_two_builds_of_one_key_wait_for_each_other(tmp_path, spec):
     results: list[envs.Env] = []
     waits: list[str] = []
 
+    building = threading.Event()  # the first build holds the lock: the second starts only now
+
+    def said(line: str) -> None:
+        if "waiting" in line:
+            waits.append(line)
+        if "uv venv" in line:
+            building.set()
+
     def build() -> None:
-        results.append(where.ensure(spec, lambda line: waits.append(line) if "waiting" in line else None))
+        results.append(where.ensure(spec, said))
 
     threads = [threading.Thread(target=build) for _ in range(2)]
-    for thread in threads:
-        thread.start()
+    threads[0].start()
+    assert building.wait(120), "the first build did not start"
+    threads[1].start()
     for thread in threads:
         thread.join(300)
     assert len(results) == 2

@@ -417,10 +417,16 @@ def _kill_all() -> None:
             sys.modules[module].kill_all()
 
 
-def run_app(criteria_path: str | None, profile: str | None, executor: dict | None = None) -> int:
-    """Start the explorer; return the exit code (2 for invalid criteria or an unknown profile)."""
+def run_app(
+    criteria_path: str | None, profile: str | None, executor: dict | None = None, loaded: Criteria | None = None
+) -> int:
+    """Start the explorer; return the exit code (2 for invalid criteria or an unknown profile).
+
+    *loaded* is the criteria file already read from *criteria_path* (the CLI checks it before
+    any screen), else it is read here.
+    """
     try:
-        criteria = criteria_module.load(criteria_path)
+        criteria = loaded if loaded is not None else criteria_module.load(criteria_path)
     except UserError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -50,9 +50,30 @@ Starter = Callable[[str, Criteria, EventCallback], RunHandle]
 
 def launcher_starter(store: Store | None, workdir: Path | None = None, executor: dict | None = None) -> Starter:
     """The real thing: runner processes started by the core launcher (or Slurm jobs), inside the relay process."""
-    from mlops_compare.tui.relay_client import relay_starter
+    return _RelayStarter(store, workdir, executor)
 
-    return relay_starter(store, workdir, executor)
+
+class _RelayStarter:
+    """`relay_client.relay_starter`, made at the first run: the relay's modules stay off the first frame."""
+
+    def __init__(self, store: Store | None, workdir: Path | None, executor: dict | None):
+        self._args = (store, workdir, executor)
+        self._start: Any = None
+
+    @property
+    def relay(self) -> Any:
+        """The relay client behind the runs (made now if no run has started yet)."""
+        return self._starter().relay
+
+    def _starter(self) -> Any:
+        if self._start is None:
+            from mlops_compare.tui.relay_client import relay_starter
+
+            self._start = relay_starter(*self._args)
+        return self._start
+
+    def __call__(self, tool: str, criteria: Criteria, on_event: EventCallback) -> RunHandle:
+        return self._starter()(tool, criteria, on_event)
 
 
 class RunManager:
