@@ -22,18 +22,19 @@ from mlops_compare import events
 from mlops_compare.infra import slurm
 from mlops_compare.runners.checks import hpc as slurm_jobs
 
-TOOLS = ("plain", "dvc", "mlflow", "metaflow")
+TOOLS = ("plain", "dvc", "mlflow", "metaflow", "dvc-mlflow")
 EXPECTED = {
     "plain": "partial",  # hand-written sbatch scripts, results only in the jobs' output
     "dvc": "pass",  # the stage command through srun: `dvc exp run` and the queue submit the jobs
     "mlflow": "partial",  # mlflow-slurm fails with MLflow 3; sbatch scripts logging to a server work
     "metaflow": "pass",  # metaflow-slurm's @slurm over an SSH login node and S3
+    "dvc-mlflow": "pass",  # DVC's route, each stage also logging to MLflow's store in the workspace
 }
 # The login-node server of MLflow's server routes can miss its health deadline on a loaded machine: the
 # check says so and keeps the file store route (no server), which is what these tests then hold it to.
 SERVER_DOWN = "the tracking server for the server routes did not start"
 # mlflow: the file store route + the server route; metaflow: 5 @slurm steps + 1 allocation
-JOBS = {"plain": 2, "dvc": 2, "mlflow": 2 + 2, "metaflow": 5 + 1}
+JOBS = {"plain": 2, "dvc": 2, "mlflow": 2 + 2, "metaflow": 5 + 1, "dvc-mlflow": 2}
 
 
 def _exam(**hpc) -> dict:
@@ -196,9 +197,11 @@ def test_native_plugins_outcomes_are_recorded_with_their_evidence(hpc_run):
     assert numbers["route1_jobs"] == 5 and numbers["route2_jobs"] == 1 and numbers["route2_ok"] == 1
     assert "SSH login node" in metaflow["evidence"] and "slurm-job-id" in metaflow["evidence"]
 
-    dvc = records["dvc"].checks["hpc"]
-    assert dvc["numbers"]["native"] == 1 and dvc["numbers"]["glue_lines"] == 1
-    assert "srun" in dvc["evidence"] and "lock" in dvc["evidence"]
+    for tool in ("dvc", "dvc-mlflow"):  # the combination answers hpc through DVC
+        dvc = records[tool].checks["hpc"]
+        assert dvc["numbers"]["native"] == 1 and dvc["numbers"]["glue_lines"] == 1, tool
+        assert "srun" in dvc["evidence"] and "lock" in dvc["evidence"], tool
+    assert records["dvc-mlflow"].checks["hpc"]["numbers"]["answered_by"] == "dvc"
 
 
 @pytest.mark.slow
