@@ -120,6 +120,7 @@ def plan(criteria: Criteria, choices: Choices = Choices()) -> list[RunRequest]:
                 keep_workspace=choices.keep_workspaces,
                 module=known[tool].module,
                 environment=tool_environment(criteria, tool, known[tool]),
+                typical_seconds=registry.typical_seconds(known[tool]),
             )
         )
     return requests

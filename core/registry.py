@@ -74,11 +74,25 @@ def requirements(info: RunnerInfo, tool_part: tuple[str, ...] | None = None) -> 
     *tool_part* replaces the class's own ``requirements`` (``[tool.NAME] requires``); the exam's
     part is always kept.
     """
+    cls = _load(info)
+    own = tuple(getattr(cls, "requirements", ())) if tool_part is None else tuple(tool_part)
+    return tuple(getattr(cls, "exam_requirements", ())) + own
+
+
+def typical_seconds(info: RunnerInfo) -> float | None:
+    """The runner's own figure for the default exam (``typical_seconds``), None when it gives none."""
+    try:
+        value = getattr(_load(info), "typical_seconds", None)
+    except RunnerLoadError:
+        return None  # the run plan reports the broken runner; ordering does not
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def _load(info: RunnerInfo) -> Any:
+    """The runner's class, imported through its entry point."""
     if (ep := entry_point(GROUP, info.name)) is not None:
         try:
-            cls = ep.load()
+            return ep.load()
         except Exception as exc:  # a plugin's module may fail in any way
             raise RunnerLoadError(f"runner {info.name!r} ({ep.value}) cannot be loaded: {exc}") from None
-        own = tuple(getattr(cls, "requirements", ())) if tool_part is None else tuple(tool_part)
-        return tuple(getattr(cls, "exam_requirements", ())) + own
     raise RunnerLoadError(f"no runner called {info.name!r}")

@@ -108,6 +108,9 @@ class Runner(abc.ABC):
             (`mlops_compare.envs`; ``[tool.NAME] requires`` in criteria.toml replaces this part).
         exam_requirements: what the exam itself needs in every tool environment (the plain
             script, the shared checks, the local S3 endpoint, notebooks, pip for plugins).
+        typical_seconds: about how long the shipped default exam takes through this runner
+            (the reference figure in the README); only orders a first run, longest first, when
+            the store has no run of the tool yet (None: unknown, started first).
     """
 
     name: ClassVar[str] = ""
@@ -123,6 +126,7 @@ class Runner(abc.ABC):
     env_prefixes: ClassVar[tuple[str, ...]] = ()
     requirements: ClassVar[tuple[str, ...]] = ()
     exam_requirements: ClassVar[tuple[str, ...]] = EXAM_REQUIREMENTS
+    typical_seconds: ClassVar[float | None] = None
 
     def __init__(self) -> None:
         self.retrieved: dict[str, dict[str, float]] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from mlops_compare.executors.local import RunRequest, longest_first, run_many
 from mlops_compare.results import RunRecord
@@ -28,6 +29,31 @@ def test_longest_first_by_the_last_stored_run_unknown_tools_first(tmp_path):
     assert longest_first(requests, None, jobs=2) == [0, 1, 2, 3]  # no store: as given
     assert longest_first(requests, store, jobs=4) == [0, 1, 2, 3]  # a slot each: order does not matter
     assert longest_first(requests, Store(tmp_path / "empty"), jobs=2) == [0, 1, 2, 3]
+
+
+def test_a_first_run_goes_by_each_runners_typical_seconds_and_a_stored_run_wins(tmp_path):
+    hints = {"plain": 18.0, "mlflow": 220.0, "dvc": 450.0, "dvc-mlflow": 537.0, "mine": None}
+    requests = [RunRequest(t, EXAM, typical_seconds=s) for t, s in hints.items()]
+    empty = Store(tmp_path / "empty")
+    # a plugin without a figure first (unknown may be longest), then the runners' own figures
+    assert longest_first(requests, empty, jobs=2) == [4, 3, 2, 1, 0]
+    assert longest_first(requests, None, jobs=2) == [4, 3, 2, 1, 0]
+    store = Store(tmp_path / "store")
+    _stored(store, "dvc-mlflow", 30.0)  # measured here: faster than the figure says
+    _stored(store, "mine", 1.0)
+    assert longest_first(requests, store, jobs=2) == [2, 1, 3, 0, 4]
+
+
+def test_the_run_plan_carries_the_built_in_runners_figures(tmp_path):
+    from mlops_compare import registry
+    from mlops_compare.criteria import load
+    from mlops_compare.plan import Choices, plan
+
+    criteria = load(Path(__file__).parents[1] / "criteria.toml")
+    requests = plan(criteria, Choices(tools=("plain", "dvc", "dvc-mlflow")))
+    figures = {r.tool: r.typical_seconds for r in requests}
+    assert figures["dvc-mlflow"] > figures["dvc"] > figures["plain"] > 0, figures
+    assert registry.typical_seconds(registry.RunnerInfo("nope", "no.such.module", "Nope")) is None
 
 
 class _Fake:

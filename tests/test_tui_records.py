@@ -50,19 +50,19 @@ async def test_cancelling_a_queued_run_stores_it(tmp_path):
     """Defect 4: jobs=1, two runs; the queued one is cancelled: stored "cancelled before it started"."""
     store = Store(tmp_path / ".mlops-compare")
     starter = ReplayStarter(store=store, hold_after=5)
-    app = make_app(tmp_path, starter, runners=["plain", "mlflow"], store=store, jobs=1)
+    app = make_app(tmp_path, starter, runners=["mlflow", "plain"], store=store, jobs=1)  # longest first: plain queues
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.runs.queued == {"mlflow"})
-        await pilot.press("right_square_bracket", "right_square_bracket", "C")  # the mlflow tab: cancel it
-        await wait_for(pilot, lambda: finished(app, "mlflow"))
-        assert app.main.pane("mlflow").record.reason == NOT_STARTED and "cancelled" in status_text(app, "mlflow")
-        assert not starter.handles["mlflow"].started
-        stored = store.latest()["mlflow"]
+        await wait_for(pilot, lambda: app.runs.queued == {"plain"})
+        await pilot.press("right_square_bracket", "right_square_bracket", "C")  # the plain tab: cancel it
+        await wait_for(pilot, lambda: finished(app, "plain"))
+        assert app.main.pane("plain").record.reason == NOT_STARTED and "cancelled" in status_text(app, "plain")
+        assert not starter.handles["plain"].started
+        stored = store.latest()["plain"]
         assert stored.status == "cancelled" and stored.reason == NOT_STARTED and stored.started_at
         await pilot.press("c")
         await wait_for(pilot, lambda: not app.runs.active)
-    assert store.latest()["plain"].status == "cancelled"
+    assert store.latest()["mlflow"].status == "cancelled"
 
 
 async def test_a_starter_that_raises_ends_as_a_stored_error(tmp_path):

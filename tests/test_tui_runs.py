@@ -50,26 +50,35 @@ async def test_run_all_replays_into_every_pane(tmp_path):
 
 async def test_run_then_cancel(tmp_path):
     starter = ReplayStarter(hold_after=20)
-    app = make_app(tmp_path, starter, runners=["plain", "mlflow", "dvc"])  # two at a time: dvc queues
+    app = make_app(tmp_path, starter, runners=["dvc", "mlflow", "plain"])  # two at a time, longest first: plain queues
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("right_square_bracket", "r")  # show plain, run all
-        await wait_for(
-            pilot, lambda: app.main.pane("plain").record is not None and app.main.pane("plain").record.metrics
-        )
-        assert app.runs.active == ["plain", "mlflow", "dvc"] and app.runs.queued == {"dvc"}
-        pane = app.main.pane("plain")
+        await pilot.press("right_square_bracket", "r")  # show dvc, run all
+        await wait_for(pilot, lambda: app.main.pane("dvc").record is not None and app.main.pane("dvc").record.metrics)
+        assert app.runs.active == ["dvc", "mlflow", "plain"] and app.runs.queued == {"plain"}
+        pane = app.main.pane("dvc")
         assert pane.record.status == "running"
         assert "running" in str(pane.query_one(".run-status").render())
-        assert app.main.pane("dvc").queued
-        await pilot.press("C")  # cancel the selected runner (plain) only
+        assert app.main.pane("plain").queued
+        await pilot.press("C")  # cancel the selected runner (dvc) only
         await wait_for(pilot, lambda: pane.record.finished)
         assert pane.record.status == "cancelled" and pane.record.reason == "cancelled by the user"
         assert "cancelled" in str(pane.query_one(".run-status").render())
-        await pilot.press("c")  # cancel the rest: mlflow was holding, dvc started or queued
+        await pilot.press("c")  # cancel the rest: mlflow was holding, plain started or queued
         await wait_for(pilot, lambda: not app.runs.active)
         await pilot.pause(0.2)
-        assert {app.main.pane(t).record.status for t in ("mlflow", "dvc")} == {"cancelled"}
-        assert str(app.main.query_one("#view-runner-dvc").label) == "dvc ■"
+        assert {app.main.pane(t).record.status for t in ("mlflow", "plain")} == {"cancelled"}
+        assert str(app.main.query_one("#view-runner-plain").label) == "plain ■"
+
+
+async def test_run_all_queues_the_longest_runner_first(tmp_path):
+    """A first run goes by each runner's typical seconds (issue 23): DVC does not start last."""
+    app = make_app(tmp_path, ReplayStarter(hold_after=5), runners=["plain", "mlflow", "dvc"], jobs=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(app.runs.active) == 3)
+        assert app.runs.active == ["dvc", "mlflow", "plain"] and app.runs.queued == {"mlflow", "plain"}
+        await pilot.press("c")
+        await wait_for(pilot, lambda: not app.runs.active)
 
 
 async def test_quit_asks_while_runs_are_active_and_can_stay(tmp_path):

@@ -222,8 +222,17 @@ class MlopsCompareApp(App[int]):
     def action_run_all(self) -> None:
         if self._refused():
             return
-        for tool in self.tools:
+        for tool in self._longest_first():
             self.start_run(tool)
+
+    def _longest_first(self) -> list[str]:
+        """The runners in the order to queue them: longest first, as `mlops-compare run` starts them."""
+        from mlops_compare import registry
+        from mlops_compare.executors.local import start_order
+
+        known = registry.available()
+        typical = {tool: registry.typical_seconds(known[tool]) for tool in self.tools if tool in known}
+        return [self.tools[i] for i in start_order(self.tools, self.store, self.runs.jobs, typical)]
 
     def action_run_selected(self) -> None:
         if self.main.selected_tool and not self._refused():

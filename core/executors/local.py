@@ -23,7 +23,7 @@ import signal
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,9 @@ class RunRequest:
     # points to (the ui check's screenshot); `mlops-compare run` and the TUI pass False unless
     # --keep-workspaces. True (the default here): kept, for tests and benchmarks that look inside.
     keep_workspace: bool = True
+    # About how long this runner takes (the runner class's `typical_seconds`): orders a first run,
+    # before the store holds a run of the tool (`longest_first`). None: unknown.
+    typical_seconds: float | None = None
 
 
 def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
@@ -357,19 +360,35 @@ class RunnerProcess:
 
 
 def longest_first(requests: list[RunRequest], store: Store | None, jobs: int = 2) -> list[int]:
-    """Indices of *requests* in the order to start them: longest first, by the wall seconds of
-    each tool's newest stored run (a tool never run, or no store: first, in the given order).
+    """Indices of *requests* in the order to start them (`start_order` of their tools)."""
+    return start_order([r.tool for r in requests], store, jobs, {r.tool: r.typical_seconds for r in requests})
+
+
+def start_order(
+    tools: list[str], store: Store | None, jobs: int = 2, typical: Mapping[str, float | None] | None = None
+) -> list[int]:
+    """Indices of *tools* in the order to start them: longest first, by the wall seconds of
+    each tool's newest stored run, else by the runner's own figure in *typical* (a first run:
+    `Runner.typical_seconds`); a tool with neither starts first, in the given order.
 
     With fewer slots than runners, a long runner started last decides when the whole run
     ends; longest first packs the slots about evenly. One slot per runner: the given order.
     """
-    if store is None or jobs >= len(requests) or len(requests) < 2:
-        return list(range(len(requests)))
-    try:
-        last = {tool: record.seconds for tool, record in store.latest().items()}
-    except (OSError, ValueError):
-        last = {}
-    return sorted(range(len(requests)), key=lambda i: -last.get(requests[i].tool, float("inf")))
+    if jobs >= len(tools) or len(tools) < 2:
+        return list(range(len(tools)))
+    last: dict[str, float] = {}
+    if store is not None:
+        try:
+            last = {tool: record.seconds for tool, record in store.latest().items()}
+        except (OSError, ValueError):
+            last = {}
+    typical = typical or {}
+
+    def expected(tool: str) -> float:
+        seconds = last.get(tool, typical.get(tool))
+        return float("inf") if seconds is None else seconds
+
+    return sorted(range(len(tools)), key=lambda i: -expected(tools[i]))
 
 
 async def run_many(

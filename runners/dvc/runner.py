@@ -52,6 +52,7 @@ class DvcRunner(
     Runner,
 ):
     name = "dvc"
+    typical_seconds = 450.0  # the default exam through it, README (2026-12-05)
     requires: ClassVar[tuple[str, ...]] = ("dvc",)
     install = "pip install dvc"
     requirements: ClassVar[tuple[str, ...]] = ("dvc>=3.50", "dvc-s3>=3.0")  # dvc-s3: the S3 remote

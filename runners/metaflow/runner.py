@@ -39,6 +39,7 @@ class MetaflowRunner(
     Runner,
 ):
     name = "metaflow"
+    typical_seconds = 201.0  # the default exam through it, README (2026-12-05)
     requires = ("metaflow",)
     install = "pip install metaflow"
     requirements = ("metaflow>=2.12", "asyncssh")  # asyncssh: metaflow-slurm's SSH client (hpc check)

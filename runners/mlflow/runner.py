@@ -40,6 +40,7 @@ class MlflowRunner(
     Runner,
 ):
     name = "mlflow"
+    typical_seconds = 220.0  # the default exam through it, README (2026-12-05)
     requires = ("mlflow",)
     install = "pip install mlflow"
     requirements = ("mlflow>=3.0",)

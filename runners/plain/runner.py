@@ -20,6 +20,7 @@ from mlops_compare.runners.plain.storage import StorageCheck
 
 class PlainRunner(ConcurrencyCheck, HpcCheck, StorageCheck, PlainOperations, Runner):
     name = "plain"
+    typical_seconds = 18.0  # the default exam through it, README (2026-12-05)
     requires = ("sklearn", "pandas")
     install = "pip install scikit-learn pandas"
     distribution = "scikit-learn"
