@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     tui = sub.add_parser("tui", help="start the terminal UI (the default)")
     _add_criteria(tui)
     tui.add_argument("--profile", metavar="NAME", help="profile to start with")
+    tui.add_argument(
+        "--store", metavar="DIR", default=DEFAULT_DIR, help="results store to show and run into (default: %(default)s)"
+    )
     _add_tui_executor(tui)
     return parser
 
@@ -402,7 +405,13 @@ def cmd_tui(args) -> int:
             f"the terminal UI is not available ({exc or 'not installed'}): pip install mlops-compare"
         ) from None
     # The criteria as loaded here (reading them again would cost the first frame a few ms).
-    return run_app(getattr(args, "criteria", None), getattr(args, "profile", None), executor=executor, loaded=criteria)
+    return run_app(
+        getattr(args, "criteria", None),
+        getattr(args, "profile", None),
+        executor=executor,
+        loaded=criteria,
+        store=getattr(args, "store", DEFAULT_DIR),
+    )
 
 
 COMMANDS = {

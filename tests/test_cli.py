@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from mlops_compare import cli, criteria
@@ -251,3 +252,15 @@ def test_bare_command_starts_the_tui_with_its_default_flags(monkeypatch):
     monkeypatch.setitem(cli.COMMANDS, "tui", lambda args: seen.append(cli.executor_options(args)) or 0)
     assert cli.main([]) == 0
     assert seen and seen[0].name == "local"
+
+
+def test_tui_shows_the_store_it_is_given(monkeypatch, tmp_path):
+    """`mlops-compare tui --store DIR` reads and runs into DIR, as `run --store DIR` wrote it (the default: ./.mlops-compare)."""
+    from mlops_compare.tui import app as app_module
+
+    seen = []
+    monkeypatch.setattr(app_module.MlopsCompareApp, "run", lambda self: seen.append(self.store.root) or 0)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["tui", "--store", str(tmp_path / "shared" / "mc")]) == 0
+    assert cli.main([]) == 0
+    assert seen == [tmp_path / "shared" / "mc", Path(".mlops-compare")]

@@ -427,12 +427,16 @@ def _kill_all() -> None:
 
 
 def run_app(
-    criteria_path: str | None, profile: str | None, executor: dict | None = None, loaded: Criteria | None = None
+    criteria_path: str | None,
+    profile: str | None,
+    executor: dict | None = None,
+    loaded: Criteria | None = None,
+    store: str | Path | None = None,
 ) -> int:
     """Start the explorer; return the exit code (2 for invalid criteria or an unknown profile).
 
     *loaded* is the criteria file already read from *criteria_path* (the CLI checks it before
-    any screen), else it is read here.
+    any screen), else it is read here. *store*: the results folder (default ``.mlops-compare``).
     """
     try:
         criteria = loaded if loaded is not None else criteria_module.load(criteria_path)
@@ -445,7 +449,7 @@ def run_app(
         print(f"{criteria.path}: unknown profile {profile!r} (profiles: {known})", file=sys.stderr)
         return EXIT_USER_ERROR
     gc.disable()  # no collections while the first frame is built; back on (and frozen) once it is up
-    app = MlopsCompareApp(criteria, profile, executor=executor)
+    app = MlopsCompareApp(criteria, profile, executor=executor, store=Store(store) if store is not None else None)
     try:
         code = app.run()
     finally:
