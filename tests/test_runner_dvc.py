@@ -58,6 +58,8 @@ def test_dvc_runner_runs_the_exam_for_real(tmp_path, monkeypatch, exam_run):
 
     numbers = {check_id: check["numbers"] for check_id, check in record.checks.items()}
     assert numbers["grid"]["succeeded"] == 2 and numbers["grid"]["jobs"] == 2
+    assert 0 < numbers["grid"]["run_seconds"] <= numbers["grid"]["seconds"]
+    assert "as each experiment's git ref appeared" in record.checks["grid"]["evidence"]
     assert numbers["retrieve"]["metrics_match"] == numbers["retrieve"]["params_match"] == 2
     assert numbers["baseline_match"]["max_abs_diff"] == 0.0
     assert numbers["data_versioning"]["sha256_restored"] == numbers["data_versioning"]["metrics_restored"] == 1

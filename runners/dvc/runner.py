@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from mlops_compare.example import common
 from mlops_compare.runners.base import Outcome, Runner
 from mlops_compare.runners.checks.cost import Telemetry
-from mlops_compare.runners.context import CommandError, Context
+from mlops_compare.runners.context import Context
 from mlops_compare.runners.dvc.concurrency import ConcurrencyCheck
 from mlops_compare.runners.dvc.data import DataChecks
 from mlops_compare.runners.dvc.failure import FailureCheck
@@ -22,11 +22,9 @@ from mlops_compare.runners.dvc.languages import LanguagesCheck
 from mlops_compare.runners.dvc.large_data import LargeDataCheck
 from mlops_compare.runners.dvc.models import ModelsCheck
 from mlops_compare.runners.dvc.repo import (
-    EXP_SHOW_TIMEOUT,
     IGNORED,
     JOBS,
     METRICS,
-    QUEUE_TIMEOUT,
     SITE_CACHE,
     _same,
     _site_cache_leaks,
@@ -129,79 +127,42 @@ class DvcRunner(
         return Outcome("pass", evidence, numbers)
 
     def grid(self, ctx: Context) -> Outcome:
+        import yaml
+
         alphas = list(dict.fromkeys(float(p["alpha"]) for p in ctx.points))
         ratios = list(dict.fromkeys(float(p["l1_ratio"]) for p in ctx.points))
         start = time.perf_counter()
         # One sweep command queues the whole grid (DVC's Hydra-style "-S key=v1,v2" syntax).
-        out = self._dvc(
-            ctx,
-            "exp",
-            "run",
-            "--queue",
-            "-S",
-            "alpha=" + ",".join(map(repr, alphas)),
-            "-S",
-            "l1_ratio=" + ",".join(map(repr, ratios)),
-        )
-        self.queued = re.findall(r"Queued experiment '([^']+)'", out)
+        self.queued = self._sweep(ctx, {"alpha": alphas, "l1_ratio": ratios})
         queue_seconds = time.perf_counter() - start
-        n = len(ctx.points)
-        if len(self.queued) != n:
-            return Outcome("fail", f"queued {len(self.queued)} experiment(s) for {n} grid points")
+        n = len(self.queued)
+        if n != len(ctx.points):
+            return Outcome("fail", f"queued {n} experiment(s) for {len(ctx.points)} grid points")
         ctx.progress(0, n, "grid")
-        self._queue_start(ctx)
         landed: set[str] = set()
-        failed: set[str] = set()
-        refs_seen: set[str] = set()
-        last_show = time.monotonic()
-        polls = 0
-        limit = QUEUE_TIMEOUT[0] + QUEUE_TIMEOUT[1] * n
-        deadline = time.monotonic() + limit
-        no_metrics: dict[str, int] = {}
+        unreadable: set[str] = set()
+
+        def on_done(name: str, state: str, ref: str) -> None:
+            """Each point's metrics as its experiment lands: the commit DVC made, read with git (no DVC start-up)."""
+            if state != "success":
+                return
+            try:
+                metrics = json.loads(self._git_out(ctx, "show", f"{ref}:metrics.json"))
+                params = yaml.safe_load(self._git_out(ctx, "show", f"{ref}:params.yaml"))
+                ctx.metric(float(params["alpha"]), float(params["l1_ratio"]), {m: float(metrics[m]) for m in METRICS})
+            except (subprocess.CalledProcessError, ValueError, KeyError, TypeError) as exc:
+                unreadable.add(name)  # the stage wrote no readable metrics.json: a failed point
+                ctx.log(f"{name}: no metrics in its commit ({type(exc).__name__})")
+                return
+            landed.add(name)
+            ctx.progress(len(landed), n, "grid")
+
         try:
-            while len(landed) + len(failed) < n:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the queue did not finish in {limit:g} s")
-                refs = self._exp_refs(ctx)
-                if refs == refs_seen and time.monotonic() - last_show < 10:
-                    time.sleep(0.5)
-                    continue
-                refs_seen = refs
-                last_show = time.monotonic()
-                polls += 1
-                try:
-                    shown = self._exp_show(ctx)
-                except CommandError as exc:
-                    if exc.timed_out:
-                        ctx.log(
-                            f"exp show took over {EXP_SHOW_TIMEOUT:g} s (a queue worker holds a lock?); polling again"
-                        )
-                        continue
-                    # While the queue runs, `exp show` can race a worker removing its temporary
-                    # copy (.dvc/tmp/exps/...: "No such file or directory"); poll again.
-                    if "No such file or directory" not in str(exc):
-                        raise
-                    ctx.log(f"exp show raced the queue ({exc}); polling again")
-                    time.sleep(0.5)
-                    continue
-                for exp in self._experiments(shown):
-                    name = exp["name"]
-                    if name not in self.queued or name in landed or name in failed:
-                        continue
-                    if exp["state"] == "failed":
-                        failed.add(name)
-                    elif exp["state"] == "success" and not exp["metrics"]:
-                        no_metrics[name] = no_metrics.get(name, 0) + 1
-                        if no_metrics[name] > 1:  # seen twice: the stage wrote no readable metrics.json
-                            failed.add(name)
-                    elif exp["state"] == "success" and exp["metrics"]:
-                        landed.add(name)
-                        point = {"alpha": float(exp["params"]["alpha"]), "l1_ratio": float(exp["params"]["l1_ratio"])}
-                        ctx.metric(point["alpha"], point["l1_ratio"], exp["metrics"])
-                        ctx.progress(len(landed), n, "grid")
+            run_seconds, states = self._run_queue(ctx, self.queued, JOBS, on_done)
         except BaseException:
             self._stop_queue(ctx, kill=True)
             raise
+        failed = sorted(name for name, state in states.items() if state != "success") + sorted(unreadable)
         seconds = time.perf_counter() - start
         idle = len(self._leftovers(ctx))
         numbers = {
@@ -210,19 +171,21 @@ class DvcRunner(
             "failed": len(failed),
             "jobs": JOBS,
             "queue_seconds": round(queue_seconds, 2),
+            "run_seconds": round(run_seconds, 2),
             "seconds": round(seconds, 2),
-            "exp_show_polls": polls,
             "worker_processes_idle": idle,
         }
         evidence = (
             f"{n} points queued with one `dvc exp run --queue -S alpha=... -S l1_ratio=...` sweep "
             f"({queue_seconds:.1f} s), run by `dvc queue start -j {JOBS}` workers (each experiment in its own "
-            f"temporary git clone), {len(landed)} succeeded, {len(failed)} failed, {seconds:.1f} s in all; "
-            f"metrics sent live from `dvc exp show --json` as experiment refs appeared ({polls} polls); {idle} worker process(es) still idling (they exit after 10 s "
-            "idle; the runner stops and reaps any left before it reports)"
+            f"temporary git clone) in {run_seconds:.1f} s, {len(landed)} succeeded, {len(failed)} failed, "
+            f"{seconds:.1f} s in all; metrics sent live as each experiment's git ref appeared (metrics.json and "
+            "params.yaml of the commit DVC made; `retrieve` reads them back with `dvc exp show`); "
+            f"{idle} worker process(es) still idling (they exit after 10 s idle; the runner stops and reaps any "
+            "left before it reports)"
         )
         if failed:
-            return Outcome("fail", evidence + f"; failed: {', '.join(sorted(failed))}", numbers)
+            return Outcome("fail", evidence + f"; failed: {', '.join(failed)}", numbers)
         return Outcome("pass", evidence, numbers)
 
     def retrieve(self, ctx: Context) -> Outcome:

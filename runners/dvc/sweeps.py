@@ -1,4 +1,4 @@
-"""Timed sweeps through DVC's queue, for `fan_out` and `failure`: queue a grid, start N workers, wait.
+"""Timed sweeps through DVC's queue, for the grid, `fan_out` and `failure`: queue a grid, start N workers, wait.
 
 `_sweep` ends any worker left from an earlier start (idle workers would take the new
 experiments, and ``-j N`` adds N workers to those still alive), then queues a grid with one
@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import subprocess
 import time
+from collections.abc import Callable
 
 from mlops_compare.infra import proctree
 from mlops_compare.runners.context import Context
@@ -51,10 +52,14 @@ class DvcSweeps(DvcRepo):
         )
         return QUEUED.findall(out)
 
-    def _run_queue(self, ctx: Context, names: list[str], jobs: int) -> tuple[float, dict[str, str]]:
+    def _run_queue(
+        self, ctx: Context, names: list[str], jobs: int, on_done: Callable[[str, str, str], None] | None = None
+    ) -> tuple[float, dict[str, str]]:
         """Run the queue with *jobs* workers until every experiment of *names* is done.
 
         Returns the seconds from ``dvc queue start`` to the last one done and {name: "success" | "failed"}.
+        *on_done(name, state, ref)* is called once per experiment as it is found done (*ref*: its
+        experiment ref, "" for a failure); the grid sends each point's metrics from there.
         """
         start = time.perf_counter()
         ctx.run(["dvc", "queue", "start", "-j", str(jobs)], env=_tool_env(), output="file", timeout=QUEUE_START_TIMEOUT)
@@ -62,18 +67,20 @@ class DvcSweeps(DvcRepo):
         states: dict[str, str] = {}
         asked = time.monotonic()
         while True:
-            done = {ref.rsplit("/", 1)[-1] for ref in self._exp_refs(ctx)}
+            done = {ref.rsplit("/", 1)[-1]: ref for ref in self._exp_refs(ctx)}
             failed = self._failed_names(ctx)
+            if time.monotonic() - asked > STATUS_EVERY:
+                failed |= set(self._queue_failed(ctx, [n for n in names if n not in states and n not in done]))
+                asked = time.monotonic()
             for name in names:
-                if name in done:
-                    states[name] = "success"
-                elif name in failed:
-                    states[name] = "failed"
+                if name in states:
+                    continue
+                if name in done or name in failed:
+                    states[name] = "success" if name in done else "failed"
+                    if on_done is not None:
+                        on_done(name, states[name], done.get(name, ""))
             if len(states) == len(names):
                 return time.perf_counter() - start, states
-            if time.monotonic() - asked > STATUS_EVERY:
-                states.update(self._queue_failed(ctx, [n for n in names if n not in states]))
-                asked = time.monotonic()
             if time.perf_counter() - start > limit:
                 raise TimeoutError(f"the queue did not finish {len(names)} experiment(s) in {limit:g} s")
             time.sleep(POLL)
