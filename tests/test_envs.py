@@ -282,3 +282,27 @@ def test_envs_remove_unused_keeps_what_the_criteria_run_in(tmp_path, monkeypatch
     out = capsys.readouterr().out
     assert f"removed {stray.key}" in out and not stray.path.exists()
     assert where.all() == []
+
+
+def test_a_runner_installed_from_a_folder_that_is_gone_is_a_clear_build_error(monkeypatch, tmp_path):
+    """A plugin installed from a local folder later moved or deleted: say so, and how to fix it (not uv's message)."""
+    import json as json_module
+    from importlib import metadata
+
+    from mlops_compare import envs
+
+    gone = tmp_path / "moved-away" / "mlops-compare-zenml"
+
+    class Dist:
+        metadata = {"Name": "mlops-compare-zenml"}
+        version = "0.1.0"
+
+        def read_text(self, name):
+            return json_module.dumps({"url": gone.as_uri(), "dir_info": {}}) if name == "direct_url.json" else ""
+
+    monkeypatch.setattr(metadata, "distributions", lambda name: [Dist()])
+    with pytest.raises(envs.EnvError) as caught:
+        envs.source_of("mlops-compare-zenml")
+    assert caught.value.kind == "build"
+    assert str(gone) in caught.value.message and "no longer there" in caught.value.message
+    assert "install it again" in caught.value.message
