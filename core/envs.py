@@ -145,14 +145,15 @@ def source_of(dist_name: str) -> Source:
             url = urlparse(info["url"])
             if url.scheme == "file":
                 path = unquote(url.path)
+                editable = bool((info.get("dir_info") or {}).get("editable"))
                 if not os.path.exists(path):
-                    again = f"pip install -e {path}" if info.get("dir_info", {}).get("editable") else "pip install"
                     raise EnvError(
                         "build",
                         f"{name} {version} was installed from {path}, which is no longer there: its runner code "
-                        f"cannot go into a tool environment; install it again from where it is now ({again} ...)",
+                        "cannot go into a tool environment; install it again from where it is now "
+                        f"(pip install {'-e ' if editable else ''}NEW_FOLDER)",
                     )
-                if "dir_info" in info and info["dir_info"].get("editable"):
+                if editable:
                     # the code is the folder itself: edits show up in every environment at once
                     return Source(name, version, ("-e", path), f"editable:{path}:{version}")
                 record = hashlib.sha256((dist.read_text("RECORD") or "").encode()).hexdigest()[:16]
