@@ -70,3 +70,31 @@ def test_bad_settings_name_the_line_and_what_to_do(criteria_copy, text, message)
     problems = [str(p) for p in caught.value.problems]
     assert any(message in p for p in problems), problems
     assert all(":" in p.split(" ")[0] for p in problems)  # file:line[:column]
+
+
+def test_fan_out_runs_the_grids_corner_the_same_for_every_tool(criteria_copy):
+    from mlops_compare.runners.checks.operations import fan_out_grid
+
+    exam = criteria_mod.load(criteria_copy).exam.to_dict()
+    assert exam["fan_out_points"] == 4  # shipped: the 2 x 2 corner of the 3 x 3 grid
+    assert fan_out_grid(exam) == {"alpha": [0.0, 0.5], "l1_ratio": [0.0, 0.5]}
+    grid = {"alpha": [0.0, 0.5, 1.0], "l1_ratio": [0.0, 0.5, 1.0]}
+    assert fan_out_grid({"grid": grid, "fan_out_points": 6}) == {"alpha": [0.0, 0.5, 1.0], "l1_ratio": [0.0, 0.5]}
+    assert fan_out_grid({"grid": grid, "fan_out_points": 3}) == {"alpha": [0.0, 0.5, 1.0], "l1_ratio": [0.0]}
+    for whole in (0, 9, 50, None):  # 0, the grid's size or more, or an exam without the key: the whole grid
+        exam = {"grid": grid} if whole is None else {"grid": grid, "fan_out_points": whole}
+        assert fan_out_grid(exam) == grid
+    text = criteria_copy.read_text().replace("fan_out_points = 4", "fan_out_points = 0")
+    criteria_copy.write_text(text)
+    assert fan_out_grid(criteria_mod.load(criteria_copy).exam.to_dict()) == grid
+
+
+@pytest.mark.parametrize("value", ["-1", "2.5", '"all"', "true"])
+def test_a_bad_fan_out_size_names_its_line(criteria_copy, value):
+    text = criteria_copy.read_text().replace("fan_out_points = 4", f"fan_out_points = {value}")
+    criteria_copy.write_text(text)
+    with pytest.raises(UserError) as caught:
+        criteria_mod.load(criteria_copy)
+    line = text[: text.index("fan_out_points")].count("\n") + 1
+    problems = [str(p) for p in caught.value.problems]
+    assert any(f":{line}" in p and "exam.fan_out_points" in p and "0: the whole grid" in p for p in problems), problems

@@ -83,3 +83,20 @@ def test_plain_baseline_fan_out_failure_ui(exam_run):
     failure = checks["failure"]["numbers"]
     assert failure["found"] == 0 and failure["traceback_lines"] > 5
     assert "InvalidParameterError" in checks["failure"]["evidence"]
+
+
+def test_the_fan_out_runs_the_grids_corner_in_the_runner_process(tmp_path):
+    """`[exam] fan_out_points` reaches the runner: the plain baseline's pool runs the 2 x 1 corner of a 2 x 2 grid."""
+    import asyncio
+
+    from conftest import SMALL_EXAM
+    from mlops_compare.executors.local import RunnerProcess, RunRequest
+
+    exam = {**SMALL_EXAM, "grid": {"alpha": [0.0, 0.5], "l1_ratio": [0.0, 0.5]}, "fan_out_points": 2}
+    exam["checks"] = ["grid", "fan_out"]
+    record = asyncio.run(RunnerProcess(RunRequest("plain", exam, timeout=120, workdir=tmp_path)).run())
+    assert record.status == "passed", record.reason
+    assert len(record.metrics) == 4  # the grid itself is whole
+    fan = record.checks["fan_out"]
+    assert fan["numbers"]["points"] == 2 and fan["numbers"]["grid_points"] == 4, fan
+    assert "2 points (a corner of the grid's 4: [exam] fan_out_points) in" in fan["evidence"], fan

@@ -1,8 +1,9 @@
 """What the `fan_out`, `failure` and `ui` checks of every runner share, so the tools are judged alike.
 
-- fan_out: the grid through the tool's own parallelism at `WORKERS` = 1 and 2 workers; the
-  speed-up is the 1-worker wall time over the 2-worker one (how a speed-up becomes a rating
-  is in `mlops_compare.evidence.check_score`);
+- fan_out: the grid's corner (`fan_out_grid`: its first alphas x first l1_ratios, at most
+  ``[exam] fan_out_points``, 4 by default) through the tool's own parallelism at `WORKERS` = 1
+  and 2 workers; the speed-up is the 1-worker wall time over the 2-worker one (how a speed-up
+  becomes a rating is in `mlops_compare.evidence.check_score`);
 - failure: the exam grid's alphas at its first l1_ratio plus one more alpha, `BAD_ALPHA`, that
   ElasticNet rejects inside ``fit()`` (the failing point, run after the good ones; one
   l1_ratio proves what all of them would, at a third of the runs of a 3x3 grid). The user then fixes it
@@ -26,6 +27,21 @@ TRACEBACK = "Traceback (most recent call last)"
 ERROR = "InvalidParameterError"  # the exception's name, as the traceback's last line shows it
 
 
+def fan_out_grid(exam: dict) -> dict[str, list[float]]:
+    """The grid's largest corner (first alphas x first l1_ratios) of at most ``exam["fan_out_points"]`` points.
+
+    Every tool's fan_out runs this same corner; ties go to more alphas. Without the key, or
+    with 0 or more points than the grid has, the whole grid.
+    """
+    alphas, ratios = [float(a) for a in exam["grid"]["alpha"]], [float(r) for r in exam["grid"]["l1_ratio"]]
+    limit = int(exam.get("fan_out_points") or 0)
+    if limit <= 0 or limit >= len(alphas) * len(ratios):
+        return {"alpha": alphas, "l1_ratio": ratios}
+    shapes = [(a * r, a, r) for a in range(1, len(alphas) + 1) for r in range(1, len(ratios) + 1) if a * r <= limit]
+    _, a, r = max(shapes)
+    return {"alpha": alphas[:a], "l1_ratio": ratios[:r]}
+
+
 def failing_grid(grid: dict[str, list[float]]) -> dict[str, list[float]]:
     """The exam grid's alphas at its first l1_ratio with `BAD_ALPHA` appended: that point fails, after the good ones."""
     return {"alpha": [float(a) for a in grid["alpha"]] + [BAD_ALPHA], "l1_ratio": [float(grid["l1_ratio"][0])]}
@@ -43,13 +59,15 @@ def is_bad(point: dict[str, float]) -> bool:
 
 
 def speedup_outcome(
-    how: str, seconds: dict[int, float], points: int, backends: str, ok: bool, extra: str = ""
+    how: str, seconds: dict[int, float], points: int, backends: str, ok: bool, extra: str = "", of: int = 0
 ) -> Outcome:
-    """The fan_out outcome of a tool whose own mechanism ran the grid at 1 and 2 workers."""
+    """The fan_out outcome of a tool whose own mechanism ran *points* (of the grid's *of*) at 1 and 2 workers."""
     one, two = seconds[WORKERS[0]], seconds[WORKERS[1]]
     speedup = one / two if two > 0 else 0.0
+    corner = f" (a corner of the grid's {of}: [exam] fan_out_points)" if of > points else ""
     numbers = {
         "points": points,
+        "grid_points": max(of, points),
         "workers": WORKERS[1],
         "seconds_1": round(one, 2),
         "seconds_2": round(two, 2),
@@ -57,7 +75,7 @@ def speedup_outcome(
         "backends": backends,
     }
     evidence = (
-        f"{how}: {points} points in {one:.1f} s with 1 worker, {two:.1f} s with 2: speed-up x{speedup:.2f}; "
+        f"{how}: {points} points{corner} in {one:.1f} s with 1 worker, {two:.1f} s with 2: speed-up x{speedup:.2f}; "
         f"bigger backends through the tool: {backends} (Slurm: the hpc check, also evidence for scaling)"
         + (f"; {extra}" if extra else "")
     )

@@ -1,4 +1,4 @@
-"""Metaflow's `fan_out` check: the grid's foreach at ``--max-workers 1`` and ``--max-workers 2``.
+"""Metaflow's `fan_out` check: the foreach over the grid's corner at ``--max-workers 1`` and ``--max-workers 2``.
 
 Both runs are whole ``python flow.py run`` commands (start, one train task per point, join,
 end), timed from start to exit: the speed-up a user waiting for the grid sees. The bigger
@@ -8,7 +8,7 @@ the separate metaflow-slurm extension), read from Metaflow's own plugin list.
 
 from __future__ import annotations
 
-from mlops_compare.runners.checks.operations import WORKERS, speedup_outcome
+from mlops_compare.runners.checks.operations import WORKERS, fan_out_grid, speedup_outcome
 from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.metaflow.flows import FLOW, _floats
 from mlops_compare.runners.metaflow.timed_runs import TimedRuns
@@ -20,14 +20,15 @@ class FanOutCheck(TimedRuns):
     def fan_out(self, ctx: Context) -> Outcome:
         from metaflow.plugins import STEP_DECORATORS
 
-        grid = ctx.exam["grid"]
+        grid = fan_out_grid(ctx.exam)
+        points = len(grid["alpha"]) * len(grid["l1_ratio"])
         args = ["--alphas", _floats(grid["alpha"]), "--l1_ratios", _floats(grid["l1_ratio"])]
         seconds, runs = {}, {}
         for k, workers in enumerate(WORKERS, 1):
             runs[workers], seconds[workers], _ = self._timed_flow(ctx, "run", args, max_workers=workers)
             ctx.progress(k, len(WORKERS), "fan_out")
         tasks = {w: len(list(self._run(r)["train"].tasks())) for w, r in runs.items()}
-        ok = all(self._run(r).successful for r in runs.values()) and set(tasks.values()) == {len(ctx.points)}
+        ok = all(self._run(r).successful for r in runs.values()) and set(tasks.values()) == {points}
         installed = {d.name for d in STEP_DECORATORS}
         backends = [f"@{name}" for name in REMOTE if name in installed]
         text = ", ".join(backends) or "none"
@@ -36,9 +37,10 @@ class FanOutCheck(TimedRuns):
         outcome = speedup_outcome(
             f"foreach over the grid, `python flow.py run --max-workers N` (runs {FLOW}/{runs[1]} and {runs[2]})",
             seconds,
-            len(ctx.points),
+            points,
             text,
             ok,
+            of=len(ctx.points),
         )
         outcome.numbers["slurm_backend"] = int("slurm" in installed)
         return outcome
