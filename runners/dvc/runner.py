@@ -50,7 +50,7 @@ class DvcRunner(
     Runner,
 ):
     name = "dvc"
-    typical_seconds = 232.0  # its wall time in the default exam of 2026-12-05 19:07 (README)
+    typical_seconds = 196.0  # its wall time in the default exam of 2026-12-06 02:53 (README)
     requires: ClassVar[tuple[str, ...]] = ("dvc",)
     install = "pip install dvc"
     requirements: ClassVar[tuple[str, ...]] = ("dvc>=3.50", "dvc-s3>=3.0")  # dvc-s3: the S3 remote

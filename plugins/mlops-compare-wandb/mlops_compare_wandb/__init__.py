@@ -77,7 +77,7 @@ class CoreSockets:
 
 class WandbRunner(Runner):
     name = "wandb"
-    typical_seconds = 18.0  # its wall time in the default exam of 2026-12-05 19:07 (README)
+    typical_seconds = 18.0  # its wall time in the default exam of 2026-12-06 02:53 (README)
     requires = ("wandb",)
     requirements = ("wandb==0.31.*",)  # its tool environment (core/envs.py)
     install = "pip install 'wandb==0.31.*' ./plugins/mlops-compare-wandb"
