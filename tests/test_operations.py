@@ -100,3 +100,25 @@ def test_the_fan_out_runs_the_grids_corner_in_the_runner_process(tmp_path):
     fan = record.checks["fan_out"]
     assert fan["numbers"]["points"] == 2 and fan["numbers"]["grid_points"] == 4, fan
     assert "2 points (a corner of the grid's 4: [exam] fan_out_points) in" in fan["evidence"], fan
+
+
+def test_the_reports_fan_out_table_says_how_many_points_ran():
+    from types import SimpleNamespace
+
+    from mlops_compare.checks import fan_out
+
+    def found(status: str, numbers: dict) -> SimpleNamespace:
+        measured = SimpleNamespace(status=status, check={"status": status, "numbers": numbers})
+        return SimpleNamespace(checks={"fan_out": measured})
+
+    corner = {"points": 4, "grid_points": 9, "speedup": 1.37, "seconds_1": 20.1, "seconds_2": 14.7}
+    tools = {
+        "dvc": found("pass", corner),
+        "older": found("pass", {"points": 9, "speedup": 1.29, "seconds_1": 36.1, "seconds_2": 27.9}),  # before corners
+        "mlflow": found("partial", {"points": 9, "backends": "local"}),  # nothing of its own ran in parallel
+    }
+    section = fan_out.report_section(SimpleNamespace(tools=tools))
+    [table] = section.blocks
+    assert table.header == ["tool", "fan_out", "points", "speed-up (1 / 2 workers)"]
+    assert [row[2] for row in table.rows] == ["4 of 9", "9", "-"]
+    assert table.rows[0][3] == "x1.37 (20.1 s / 14.7 s)"

@@ -1,4 +1,4 @@
-"""fan_out: the grid through the tool's own parallelism at 1 and 2 workers (scored on figures).
+"""fan_out: the grid (or its corner, ``[exam] fan_out_points``) through the tool's own parallelism at 1 and 2 workers.
 
 Score of a ``pass``: 0.5 + 0.5 x (speed-up - 1), the speed-up clipped to 1..2 (none = 0.5,
 x1.5 = 0.75, x2 = 1.0); a tool without fan-out of its own is ``partial`` (0.5).
@@ -42,8 +42,16 @@ def report_section(evidence: Any) -> Any:
         if isinstance(fan.get("speedup"), int | float):
             speed = f"x{fan['speedup']:g} ({fan.get('seconds_1', 0):g} s / {fan.get('seconds_2', 0):g} s)"
             speedups[tool] = float(fan["speedup"])
-        rows.append([tool, found.checks["fan_out"].status, speed])
+        rows.append([tool, found.checks["fan_out"].status, _points(fan), speed])
     if not rows:
         return None
-    table = Table(["tool", "fan_out", "speed-up (1 / 2 workers)"], rows)
+    table = Table(["tool", "fan_out", "points", "speed-up (1 / 2 workers)"], rows)
     return Section("Fan-out", [table], data={"speedup": speedups})
+
+
+def _points(fan: Mapping[str, Any]) -> str:
+    """How many grid points the two passes ran: "4 of 9" for a corner (records before it: the whole grid)."""
+    points, grid = fan.get("points"), fan.get("grid_points")
+    if not isinstance(points, int | float) or not isinstance(fan.get("speedup"), int | float):
+        return "-"  # nothing ran in parallel (a tool without fan-out of its own)
+    return f"{points:g} of {grid:g}" if isinstance(grid, int | float) and grid > points else f"{points:g}"
