@@ -76,6 +76,21 @@ def dvc_bench_repo():
         yield root, repo, env
 
 
+def find_dvc() -> str | None:
+    """`dvc` on PATH, else in a tool environment (mlops-compare envs) that holds DVC."""
+    found = shutil.which("dvc")
+    if found:
+        return found
+    with contextlib.suppress(Exception):
+        from mlops_compare import envs
+
+        root = envs.default_root()
+        for candidate in sorted(root.glob("*/bin/dvc")) if root.is_dir() else []:
+            if os.access(candidate, os.X_OK):
+                return str(candidate)
+    return None
+
+
 def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -86,9 +101,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    if shutil.which("dvc") is None:
-        print("dvc is not installed: pip install dvc", file=sys.stderr)
+    dvc = find_dvc()
+    if dvc is None:
+        print(
+            "no dvc: `mlops-compare envs --prepare` builds DVC's tool environment (or pip install dvc)", file=sys.stderr
+        )
         return 2
+    os.environ["PATH"] = str(Path(dvc).parent) + os.pathsep + os.environ.get("PATH", "")
     with dvc_bench_repo() as (root, repo, env):
         score_cmd = [sys.executable, "-m", "mlops_compare", "score", "--format", "md", "--store", str(root / "none")]
         dvc_cmd = ["dvc", "exp", "show", "--md"]

@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pty_screen import PtyApp, Screen  # noqa: E402
-from score_speed import dvc_bench_repo, isolated_env, timed  # noqa: E402
+from score_speed import dvc_bench_repo, find_dvc, isolated_env, timed  # noqa: E402
 
 FLOOR_TARGET = 1.3  # x the bare-Textual floor
 BARE = Path(__file__).with_name("bare_textual.py")
@@ -60,7 +60,10 @@ def bare_drawn(screen: Screen) -> bool:
 
 
 def tui_command() -> list[str]:
-    script = shutil.which("mlops-compare")
+    """The console script a user starts, of this interpreter's install (a shim on PATH, pyenv's
+    say, may pick another Python under the benchmark's own HOME), else ``python -m``."""
+    beside = Path(sys.executable).parent / "mlops-compare"
+    script = str(beside) if beside.exists() else shutil.which("mlops-compare")
     return [script] if script else [sys.executable, "-m", "mlops_compare"]
 
 
@@ -87,21 +90,6 @@ def time_bare(cwd: Path, env: dict[str, str]) -> float:
     if app.close() != 0:
         raise RuntimeError("the bare Textual app did not exit cleanly:\n" + app.screen.text())
     return took
-
-
-def find_dvc() -> str | None:
-    """`dvc` on PATH, else in a tool environment (mlops-compare envs) that holds DVC."""
-    found = shutil.which("dvc")
-    if found:
-        return found
-    with contextlib.suppress(Exception):
-        from mlops_compare import envs
-
-        root = envs.default_root()
-        for candidate in sorted(root.glob("*/bin/dvc")) if root.is_dir() else []:
-            if os.access(candidate, os.X_OK):
-                return str(candidate)
-    return None
 
 
 @contextlib.contextmanager
