@@ -1,8 +1,8 @@
 """DVC's `fan_out` check: the grid's corner through DVC's own queue with ``-j 1`` and with ``-j 2`` workers.
 
-The same sweep command as the grid (on `fan_out_grid`'s corner of it), queued twice with ``--force`` (the grid put every point
-in DVC's run cache, which would otherwise restore the results instead of running them), run
-by one worker and then by two. Each experiment runs in its own temporary git clone, so the
+The same sweep command as the grid, on the grid's corner (`fan_out_grid`), queued twice with
+``--force`` (the grid put every point in DVC's run cache, which would otherwise restore the
+results instead of running them), run by one worker and then by two. Each experiment runs in its own temporary git clone, so the
 speed-up includes that per-experiment overhead, as a user waiting for the grid sees it. DVC
 has no compute backend of its own: a stage is a shell command (it may call ``sbatch``, which
 is what the hpc check measures).
