@@ -2,10 +2,10 @@
 
 The same sweep command as the grid, on the grid's corner (`fan_out_grid`), queued twice with
 ``--force`` (the grid put every point in DVC's run cache, which would otherwise restore the
-results instead of running them), run by one worker and then by two. Each experiment runs in its own temporary git clone, so the
-speed-up includes that per-experiment overhead, as a user waiting for the grid sees it. DVC
-has no compute backend of its own: a stage is a shell command (it may call ``sbatch``, which
-is what the hpc check measures).
+results instead of running them), run by one worker and then by two. Each experiment runs
+in its own temporary git clone, so the speed-up includes that per-experiment overhead, as a
+user waiting for the grid sees it. DVC has no compute backend of its own: a stage is a shell
+command (it may call ``sbatch``, which is what the hpc check measures).
 """
 
 from __future__ import annotations
