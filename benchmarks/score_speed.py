@@ -77,18 +77,18 @@ def dvc_bench_repo():
 
 
 def find_dvc() -> str | None:
-    """`dvc` on PATH, else in a tool environment (mlops-compare envs) that holds DVC."""
+    """`dvc` on PATH, else in a tool environment (mlops-compare envs) that holds DVC; its folder
+    goes first on this process's PATH, so the benches' `dvc ...` commands run it."""
     found = shutil.which("dvc")
-    if found:
-        return found
     with contextlib.suppress(Exception):
-        from mlops_compare import envs
+        if not found:
+            from mlops_compare import envs
 
-        root = envs.default_root()
-        for candidate in sorted(root.glob("*/bin/dvc")) if root.is_dir() else []:
-            if os.access(candidate, os.X_OK):
-                return str(candidate)
-    return None
+            root = envs.default_root()
+            found = next((str(c) for c in sorted(root.glob("*/bin/dvc")) if os.access(c, os.X_OK)), None)
+    if found:
+        os.environ["PATH"] = str(Path(found).parent) + os.pathsep + os.environ.get("PATH", "")
+    return found
 
 
 def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -101,13 +101,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    dvc = find_dvc()
-    if dvc is None:
+    if find_dvc() is None:
         print(
             "no dvc: `mlops-compare envs --prepare` builds DVC's tool environment (or pip install dvc)", file=sys.stderr
         )
         return 2
-    os.environ["PATH"] = str(Path(dvc).parent) + os.pathsep + os.environ.get("PATH", "")
     with dvc_bench_repo() as (root, repo, env):
         score_cmd = [sys.executable, "-m", "mlops_compare", "score", "--format", "md", "--store", str(root / "none")]
         dvc_cmd = ["dvc", "exp", "show", "--md"]

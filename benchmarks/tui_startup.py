@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import re
 import shutil
 import statistics
@@ -94,9 +93,8 @@ def time_bare(cwd: Path, env: dict[str, str]) -> float:
 
 @contextlib.contextmanager
 def bench_folder(dvc: str | None):
-    """The DVC repository (dvc's folder first on PATH), or a plain folder when there is no dvc."""
+    """The DVC repository (`find_dvc` put dvc's folder first on PATH), or a plain folder when there is no dvc."""
     if dvc is not None:
-        os.environ["PATH"] = str(Path(dvc).parent) + os.pathsep + os.environ.get("PATH", "")
         with dvc_bench_repo() as (_, repo, env):
             yield repo, env
         return

@@ -129,11 +129,9 @@ class DvcRunner(
     def grid(self, ctx: Context) -> Outcome:
         import yaml
 
-        alphas = list(dict.fromkeys(float(p["alpha"]) for p in ctx.points))
-        ratios = list(dict.fromkeys(float(p["l1_ratio"]) for p in ctx.points))
         start = time.perf_counter()
         # One sweep command queues the whole grid (DVC's Hydra-style "-S key=v1,v2" syntax).
-        self.queued = self._sweep(ctx, {"alpha": alphas, "l1_ratio": ratios})
+        self.queued = self._sweep(ctx, ctx.exam["grid"])
         queue_seconds = time.perf_counter() - start
         n = len(self.queued)
         if n != len(ctx.points):
