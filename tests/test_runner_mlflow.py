@@ -54,11 +54,17 @@ def test_mlflow_runner_runs_the_exam(exam_run):
     assert len(record.metrics) == 2
     assert record.checks["baseline_match"]["numbers"]["max_abs_diff"] == 0.0
 
-    # retrieve went through a real tracking server that was stopped again
+    # retrieve went through a real tracking server, started once for the checks that need it
+    # (retrieve, ui, share, languages) and stopped cleanly after the last of them
     retrieve = record.checks["retrieve"]
     assert retrieve["numbers"]["via"] == "server" and retrieve["numbers"]["runs"] == 2
-    assert retrieve["numbers"]["server_exit_code"] == 0
+    assert "kept up for ui, share, languages" in retrieve["evidence"]
     assert "http://127.0.0.1:" in retrieve["evidence"]
+    languages = record.checks["languages"]
+    assert languages["numbers"]["server_exit_code"] == 0, languages["evidence"]
+    assert "(started by retrieve), stopped after this check (exit code 0)" in languages["evidence"]
+    starts = [line for line in record.log if line.startswith("$ ") and " -m mlflow server " in line]
+    assert len(starts) == 1, starts  # remote_storage (its own two servers) is not in the small exam
     assert any("POST /api/2.0/mlflow/runs/search" in line for line in record.log)
 
     data = record.checks["data_versioning"]["numbers"]

@@ -60,6 +60,7 @@ from mlops_compare.runners.checks.large_data_sets import (
     sizes,
     user_source,
 )
+from mlops_compare.runners.checks.operations import middle_point
 from mlops_compare.runners.context import EXAMPLE_DIR, CommandError, Context, Outcome
 from mlops_compare.runners.measures import dir_size
 
@@ -299,7 +300,7 @@ def run_check(ctx: Context, tool: ScaleSteps | None) -> Outcome:
         float(settings["memory_limit_gb"]) * 1e9 if settings.get("memory_limit_gb") else psutil.virtual_memory().total
     )
     factor = float(settings.get("slow_factor") or 10.0)
-    point = ctx.points[len(ctx.points) // 2]
+    point = middle_point(ctx.points)
     ctx.log(f"large_data: {', '.join(f'{r:,}' for r in wanted)} rows; cache {cache}")
 
     numbers: dict[str, Any] = {

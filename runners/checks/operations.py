@@ -42,6 +42,12 @@ def fan_out_grid(exam: dict) -> dict[str, list[float]]:
     return {"alpha": alphas[:a], "l1_ratio": ratios[:r]}
 
 
+def middle_point(points: list[dict[str, float]]) -> dict[str, float]:
+    """The grid's middle point (alpha 0.5, l1_ratio 0.5 of the shipped 3x3 grid): the one run of
+    the checks that need a single training run (large_data; Metaflow's remote_storage run)."""
+    return points[len(points) // 2]
+
+
 def failing_grid(grid: dict[str, list[float]]) -> dict[str, list[float]]:
     """The exam grid's alphas at its first l1_ratio with `BAD_ALPHA` appended: that point fails, after the good ones."""
     return {"alpha": [float(a) for a in grid["alpha"]] + [BAD_ALPHA], "l1_ratio": [float(grid["l1_ratio"][0])]}

@@ -45,6 +45,7 @@ class _MlflowSide(MlflowRunner):
     """MLflow's half of the combination: its setup copies the combination's example too (the same files)."""
 
     example = "dvc_mlflow"
+    server_checks = ("retrieve", "ui", "share")  # languages is answered by DVC, without the server
 
 
 class DvcMlflowRunner(DvcRunner):

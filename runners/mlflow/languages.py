@@ -12,8 +12,7 @@ import time
 
 from mlops_compare.runners.checks import languages as steps
 from mlops_compare.runners.context import Context, Outcome
-from mlops_compare.runners.mlflow.share import stop_team_server, team_server
-from mlops_compare.runners.mlflow.tracking import MlflowTracking
+from mlops_compare.runners.mlflow.tracking import MlflowTracking, started_in
 
 
 class LanguagesCheck(MlflowTracking):
@@ -22,7 +21,9 @@ class LanguagesCheck(MlflowTracking):
 
         start = time.perf_counter()
         folder, point = steps.prepare(ctx, "notebook_mlflow.ipynb", "mlflow_log.sh")
-        server = team_server(self, ctx)  # the one `share` started, or a new one
+        server = self.tracking_server(ctx, "languages")  # the one `retrieve` started, or a new one
+        if not server.started[0]:
+            raise RuntimeError(f"the tracking server did not come up: {server.started[2]}")
         try:
             client = MlflowClient(server.url)
             experiment_id = client.create_experiment(steps.FOLDER)
@@ -32,7 +33,7 @@ class LanguagesCheck(MlflowTracking):
             ctx.run(steps.execute_argv(), cwd=folder, env=env, timeout=300)
             runs = {run.info.run_name: run for run in client.search_runs([experiment_id])}
         finally:
-            stop_team_server(self)
+            after = self.release_server(ctx, "languages")
         seconds = time.perf_counter() - start
 
         shell, notebook = runs.get("shell-stats"), runs.get("notebook")
@@ -50,6 +51,8 @@ class LanguagesCheck(MlflowTracking):
             "r": 0,
             "seconds": round(seconds, 2),
         }
+        if server.exit_code is not None:
+            numbers["server_exit_code"] = server.exit_code
         evidence = (
             f"shell: `sh stats.sh` (POSIX sh + awk) then `sh mlflow_log.sh`, curl to the REST API of `mlflow server` "
             f"(runs/create, runs/log-batch, runs/update; MLflow's CLI cannot log): run 'shell-stats' "
@@ -57,6 +60,6 @@ class LanguagesCheck(MlflowTracking):
             f"`jupyter execute notebook.ipynb` logging with the Python client to MLFLOW_TRACKING_URI: run 'notebook' "
             f"with params alpha={point['alpha']:g}, l1_ratio={point['l1_ratio']:g} and metrics "
             f"{'equal to' if notebook_ok else 'NOT equal to'} the plain baseline; both read back with "
-            f"MlflowClient.search_runs through the server; {steps.r_step()} (MLflow has an R client); {seconds:.1f} s"
+            f"MlflowClient.search_runs through the server{started_in(server, 'languages')}, {after}; {steps.r_step()} (MLflow has an R client); {seconds:.1f} s"
         )
         return Outcome(steps.status(shell_ok, notebook_ok), evidence, numbers)

@@ -21,7 +21,7 @@ from mlops_compare.runners.mlflow.large_data import LargeDataCheck
 from mlops_compare.runners.mlflow.models import ModelsCheck
 from mlops_compare.runners.mlflow.share import ShareCheck
 from mlops_compare.runners.mlflow.storage import StorageCheck
-from mlops_compare.runners.mlflow.tracking import EXPERIMENT, MlflowServer, _same
+from mlops_compare.runners.mlflow.tracking import EXPERIMENT, _same
 from mlops_compare.runners.mlflow.ui import UiCheck
 
 
@@ -126,16 +126,17 @@ class MlflowRunner(
     def retrieve(self, ctx: Context) -> Outcome:
         from mlflow import MlflowClient
 
-        server = MlflowServer(ctx, self.tracking_uri(ctx), self.artifacts(ctx))
-        up, up_seconds, why, runs = False, 0.0, "it was not started", []
+        runs, after = [], ""
+        up, up_seconds, why = False, 0.0, "it was not started"
         try:
-            up, up_seconds, why = server.start()
+            server = self.tracking_server(ctx, "retrieve")
+            up, up_seconds, why = server.started
             pid = server.proc.pid if server.proc else 0
             if up:
                 via, client = f"the REST API of `mlflow server` at {server.url}", MlflowClient(server.url)
                 runs = client.search_runs([self.experiment_id], max_results=1000)
         finally:
-            server.stop()
+            after = self.release_server(ctx, "retrieve")
         if not up:  # fall back to the store itself
             via, client = "the SQLite store directly", MlflowClient(self.tracking_uri(ctx))
             runs = client.search_runs([self.experiment_id], max_results=1000)
@@ -173,10 +174,11 @@ class MlflowRunner(
             return Outcome(
                 "partial", counted + f"; fallback because the tracking server did not come up: {why}", numbers
             )
-        numbers["server_exit_code"] = server.exit_code if server.exit_code is not None else -1
+        if server.exit_code is not None:
+            numbers["server_exit_code"] = server.exit_code
         return Outcome(
             "pass",
             counted + f"; server pid {pid} (backend sqlite mlflow.db, artifacts mlartifacts/) answered /health after "
-            f"{up_seconds:.1f} s and was stopped at the end (exit code {server.exit_code})",
+            f"{up_seconds:.1f} s; {after}",
             numbers,
         )

@@ -9,15 +9,13 @@ data record, logs a run of its own and tells the runs apart by their ``mlflow.us
 
 from __future__ import annotations
 
-import atexit
 import json
 import time
 
-from mlops_compare import events
 from mlops_compare.example import common
 from mlops_compare.runners.checks.share import SecondUser
 from mlops_compare.runners.context import Context, Outcome
-from mlops_compare.runners.mlflow.tracking import EXPERIMENT, MlflowServer, MlflowTracking
+from mlops_compare.runners.mlflow.tracking import EXPERIMENT, MlflowTracking
 
 SHARED = "shared"
 
@@ -61,26 +59,6 @@ print(json.dumps({
 """
 
 
-def team_server(runner: MlflowTracking, ctx: Context) -> MlflowServer:
-    """`mlflow server` over the first user's store, started once for `share` and `languages` (about 4 s each)."""
-    server = runner._team_server
-    if server is None or server.proc is None or server.proc.poll() is not None:
-        server = MlflowServer(ctx, runner.tracking_uri(ctx), runner.artifacts(ctx))
-        runner._team_server = server
-        atexit.register(stop_team_server, runner)  # whatever happens, it does not outlive the runner
-        up, _, why = server.start()
-        if not up:
-            stop_team_server(runner)
-            raise RuntimeError(f"the tracking server did not come up: {why}")
-    return server
-
-
-def stop_team_server(runner: MlflowTracking) -> None:
-    server, runner._team_server = runner._team_server, None
-    if server is not None:
-        server.stop()
-
-
 class ShareCheck(MlflowTracking):
     def share(self, ctx: Context) -> Outcome:
         import mlflow
@@ -91,7 +69,9 @@ class ShareCheck(MlflowTracking):
         start = time.perf_counter()
         train_x, test_x, train_y, _ = common.load_split(ctx.workspace)
         point = ctx.points[-1]
-        server = team_server(self, ctx)
+        server = self.tracking_server(ctx, "share")
+        if not server.started[0]:
+            raise RuntimeError(f"the tracking server did not come up: {server.started[2]}")
         try:
             # First user: a model logged through the server (artifacts proxied: mlflow-artifacts:/).
             mlflow.set_tracking_uri(server.url)
@@ -106,8 +86,7 @@ class ShareCheck(MlflowTracking):
             got = user.script("read_shared.py", READ_SHARED, str(rows), EXPERIMENT, SHARED)
         finally:
             mlflow.set_tracking_uri(self.tracking_uri(ctx))
-            if "languages" not in events.selected(ctx.exam.get("checks")):
-                stop_team_server(self)  # else `languages`, next, uses it and stops it
+            self.release_server(ctx, "share")
         seconds = time.perf_counter() - start
 
         grid = [r for r in got["runs"] if r["id"] in set(self.run_ids.values())]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
+from mlops_compare import events
 from mlops_compare.infra import proctree
 from mlops_compare.runners.context import Context
 
@@ -35,6 +37,11 @@ def _free_port() -> int:
 
 def _same(a: dict[str, float], b: dict[str, float]) -> bool:
     return all(float(a[k]) == float(b[k]) for k in ("rmse", "mae", "r2"))
+
+
+def started_in(server: MlflowServer, check_id: str) -> str:
+    """ " (started by retrieve)" when another check started *server*, for the evidence."""
+    return f" (started by {server.started_by})" if server.started_by and server.started_by != check_id else ""
 
 
 class MlflowServer:
@@ -66,6 +73,9 @@ class MlflowServer:
         self.proc: subprocess.Popen | None = None
         self.launched = 0.0
         self.exit_code: int | None = None
+        # set by `MlflowTracking.tracking_server`: how the start went and which check started it
+        self.started: tuple[bool, float, str] = (False, 0.0, "it was not started")
+        self.started_by = ""
 
     def start(self, timeout: float | None = None) -> tuple[bool, float, str]:
         """Start and wait for /health; returns (up, seconds, why-not)."""
@@ -144,7 +154,47 @@ class MlflowTracking:
     logged: dict[str, dict[str, float]]
     retrieved: dict[str, dict[str, float]]
     _train: Callable[[float, float], dict[str, float]] | None = None
-    _team_server: MlflowServer | None = None  # `share` starts it, `languages` stops it
+    # The checks that talk to the runner's one `mlflow server` over its store, in exam order:
+    # the first of them that runs starts it, the last chosen one stops it (`tracking_server`).
+    server_checks: ClassVar[tuple[str, ...]] = ("retrieve", "ui", "share", "languages")
+    _server: MlflowServer | None = None
+
+    def tracking_server(self, ctx: Context, check_id: str) -> MlflowServer:
+        """The runner's `mlflow server` over its own store, started by the first check that needs it.
+
+        One server for `server_checks` (each start costs about 4 s of CPU: three were paid per
+        exam before): `started` (up, seconds, why-not) says how its start went, `started_by`
+        which check started it. It stays in the runner's process group and is stopped by
+        `release_server` after the last chosen check that needs it, or at the runner's exit.
+        """
+        server = self._server
+        if server is None or server.proc is None or server.proc.poll() is not None:
+            server = MlflowServer(ctx, self.tracking_uri(ctx), self.artifacts(ctx))
+            self._server = server
+            atexit.register(self.stop_server)  # whatever happens, it does not outlive the runner
+            server.started_by = check_id
+            server.started = server.start()
+            if not server.started[0]:
+                self.stop_server()
+        return server
+
+    def release_server(self, ctx: Context, check_id: str) -> str:
+        """After *check_id*: stop the server unless a later chosen check needs it; what happened, for the evidence."""
+        server = self._server
+        if server is None:
+            return ""
+        chosen = events.selected(ctx.exam.get("checks"))
+        later = events.CHECK_IDS[events.CHECK_IDS.index(check_id) + 1 :]
+        needed = [c for c in later if c in chosen and c in self.server_checks]
+        if needed:
+            return f"kept up for {', '.join(needed)}"
+        self.stop_server()
+        return f"stopped after this check (exit code {server.exit_code})"
+
+    def stop_server(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
 
     @staticmethod
     def tracking_uri(ctx: Context) -> str:

@@ -1,6 +1,6 @@
 """MLflow's `ui` check: the tracking UI that `mlflow server` serves, on 127.0.0.1.
 
-The server (`tracking.MlflowServer`, the same as `retrieve` starts) serves the UI and the
+The runner's server (`MlflowTracking.tracking_server`, the one `retrieve` started) serves the UI and the
 API the UI's pages call (``/ajax-api/2.0/mlflow/runs/search``). The check asks that API for
 the exam's runs, then opens the UI's compare view of the grid runs (what "Compare" on the
 runs table opens: a parallel-coordinates plot, params and metrics side by side) in headless
@@ -16,7 +16,7 @@ import urllib.request
 from mlops_compare.runners.checks import ui as screenshot
 from mlops_compare.runners.checks.operations import metrics_shown, page_text
 from mlops_compare.runners.context import Context, Outcome
-from mlops_compare.runners.mlflow.tracking import MlflowServer, MlflowTracking, _same
+from mlops_compare.runners.mlflow.tracking import MlflowTracking, _same, started_in
 
 SEARCH = "/ajax-api/2.0/mlflow/runs/search"
 HEIGHT = 1500  # tall enough for the compare view's metrics table
@@ -40,9 +40,10 @@ class UiCheck(MlflowTracking):
     def ui(self, ctx: Context) -> Outcome:
         if screenshot.find() is None:
             return Outcome("skip", f"no headless browser to look at the MLflow UI with: {screenshot.INSTALL}")
-        server = MlflowServer(ctx, self.tracking_uri(ctx), self.artifacts(ctx))
+        after = ""
         try:
-            up, up_seconds, why = server.start()
+            server = self.tracking_server(ctx, "ui")
+            up, up_seconds, why = server.started
             if not up:
                 return Outcome("fail", f"`mlflow server` (the UI) did not come up: {why}")
             with urllib.request.urlopen(server.url + "/", timeout=30) as response:
@@ -62,7 +63,7 @@ class UiCheck(MlflowTracking):
             png = ctx.workspace / "ui" / "mlflow-ui.png"
             text = page_text(screenshot.capture(ctx, url, png, _size(len(self.run_ids))))
         finally:
-            server.stop()
+            after = self.release_server(ctx, "ui")
         named = sum(name in text for name in names.values())
         shown, missing = metrics_shown(self.logged, text)
         n = len(self.run_ids)
@@ -75,10 +76,10 @@ class UiCheck(MlflowTracking):
             "screenshot": str(png.relative_to(ctx.workspace)),
         }
         evidence = (
-            f"`mlflow server` on {server.url} served the UI ({'title MLflow' if title else 'no MLflow title'}) after "
-            f"{up_seconds:.1f} s; the UI's own API ({SEARCH}) listed {listed} of {n} grid runs with the logged "
+            f"`mlflow server` on {server.url} served the UI ({'title MLflow' if title else 'no MLflow title'}); it "
+            f"answered /health {up_seconds:.1f} s after its start{started_in(server, 'ui')}; the UI's own API ({SEARCH}) listed {listed} of {n} grid runs with the logged "
             f"metrics; the compare view of the grid runs, rendered in Chromium, names {named} of {n} runs and shows "
-            f"rmse, mae and r2 (rounded) of {shown}, with a parallel-coordinates plot; screenshot {numbers['screenshot']}"
+            f"rmse, mae and r2 (rounded) of {shown}, with a parallel-coordinates plot; screenshot {numbers['screenshot']}; server {after}"
         )
         if listed < n or named < n or shown < n:
             status = "partial" if listed == n else "fail"
