@@ -39,6 +39,7 @@ def _post(url: str, body: dict) -> dict:
 class UiCheck(MlflowTracking):
     def ui(self, ctx: Context) -> Outcome:
         if screenshot.find() is None:
+            self.release_server(ctx, "ui")  # if retrieve kept it up for this check alone
             return Outcome("skip", f"no headless browser to look at the MLflow UI with: {screenshot.INSTALL}")
         after = ""
         try:
