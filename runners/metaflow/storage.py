@@ -15,10 +15,10 @@ whole grid adds eight more train tasks of the same kind, and 30 s of S3 writes t
 endpoint); then a second client (a fresh process in an empty folder with an empty client
 cache) reads the run back through the client API: the parameters, the point's metrics
 (equal to the plain baseline, bit for bit), its model's predictions (equal to a fresh fit)
-and the data (its sha256). With the S3 datastore the run's metadata stays local (Metaflow's local metadata
-provider writes to the local sysroot; sharing it takes Metaflow's metadata service): the
-reader is first tried with the S3 settings alone, which is recorded, then with the local
-metadata folder too.
+and the data (its sha256). With the S3 datastore the run's metadata stays local (Metaflow's
+local metadata provider writes to the local sysroot; sharing it takes Metaflow's metadata
+service): the reader is first tried with the S3 settings alone, which is recorded, then with
+the local metadata folder too.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ class StorageCheck(MetaflowFlows):
             fresh = ElasticNet(alpha=got["alpha"], l1_ratio=got["l1_ratio"], random_state=seed).fit(train_x, train_y)
             same += got["metrics"] == ctx.baseline.get(key) and got["predictions"] == fresh.predict(test_x).tolist()
         data_same = result["data_sha256"] == common.sha256_file(ctx.workspace / common.DATA_FILE)
-        trip.files, trip.identical = 2, min(same, 1) + int(data_same)
+        trip.files, trip.identical = 2, same + int(data_same)  # the one train task's model, and the data
         trip.note(
             f"second client (own process, empty folder and client cache): {same} of 1 train task(s) "
             f"with metrics equal to the plain baseline and models predicting identically, the IncludeFile'd data "

@@ -60,6 +60,7 @@ class LanguagesCheck(MlflowTracking):
             f"`jupyter execute notebook.ipynb` logging with the Python client to MLFLOW_TRACKING_URI: run 'notebook' "
             f"with params alpha={point['alpha']:g}, l1_ratio={point['l1_ratio']:g} and metrics "
             f"{'equal to' if notebook_ok else 'NOT equal to'} the plain baseline; both read back with "
-            f"MlflowClient.search_runs through the server{started_in(server, 'languages')}, {after}; {steps.r_step()} (MLflow has an R client); {seconds:.1f} s"
+            f"MlflowClient.search_runs through the server{started_in(server, 'languages')}, {after}; "
+            f"{steps.r_step()} (MLflow has an R client); {seconds:.1f} s"
         )
         return Outcome(steps.status(shell_ok, notebook_ok), evidence, numbers)

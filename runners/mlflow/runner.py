@@ -126,7 +126,7 @@ class MlflowRunner(
     def retrieve(self, ctx: Context) -> Outcome:
         from mlflow import MlflowClient
 
-        runs, after = [], ""
+        runs: list = []
         up, up_seconds, why = False, 0.0, "it was not started"
         try:
             server = self.tracking_server(ctx, "retrieve")

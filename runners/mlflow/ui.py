@@ -1,10 +1,10 @@
 """MLflow's `ui` check: the tracking UI that `mlflow server` serves, on 127.0.0.1.
 
-The runner's server (`MlflowTracking.tracking_server`, the one `retrieve` started) serves the UI and the
-API the UI's pages call (``/ajax-api/2.0/mlflow/runs/search``). The check asks that API for
-the exam's runs, then opens the UI's compare view of the grid runs (what "Compare" on the
-runs table opens: a parallel-coordinates plot, params and metrics side by side) in headless
-Chromium, and looks for every run's name and metrics in the page as drawn.
+The runner's server (`MlflowTracking.tracking_server`, the one `retrieve` started) serves
+the UI and the API the UI's pages call (``/ajax-api/2.0/mlflow/runs/search``). The check asks
+that API for the exam's runs, then opens the UI's compare view of the grid runs (what
+"Compare" on the runs table opens: a parallel-coordinates plot, params and metrics side by
+side) in headless Chromium, and looks for every run's name and metrics in the page as drawn.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ class UiCheck(MlflowTracking):
         if screenshot.find() is None:
             self.release_server(ctx, "ui")  # if retrieve kept it up for this check alone
             return Outcome("skip", f"no headless browser to look at the MLflow UI with: {screenshot.INSTALL}")
-        after = ""
         try:
             server = self.tracking_server(ctx, "ui")
             up, up_seconds, why = server.started
@@ -78,9 +77,10 @@ class UiCheck(MlflowTracking):
         }
         evidence = (
             f"`mlflow server` on {server.url} served the UI ({'title MLflow' if title else 'no MLflow title'}); it "
-            f"answered /health {up_seconds:.1f} s after its start{started_in(server, 'ui')}; the UI's own API ({SEARCH}) listed {listed} of {n} grid runs with the logged "
-            f"metrics; the compare view of the grid runs, rendered in Chromium, names {named} of {n} runs and shows "
-            f"rmse, mae and r2 (rounded) of {shown}, with a parallel-coordinates plot; screenshot {numbers['screenshot']}; server {after}"
+            f"answered /health {up_seconds:.1f} s after its start{started_in(server, 'ui')}; the UI's own API "
+            f"({SEARCH}) listed {listed} of {n} grid runs with the logged metrics; the compare view of the grid runs, "
+            f"rendered in Chromium, names {named} of {n} runs and shows rmse, mae and r2 (rounded) of {shown}, with a "
+            f"parallel-coordinates plot; screenshot {numbers['screenshot']}; server {after}"
         )
         if listed < n or named < n or shown < n:
             status = "partial" if listed == n else "fail"
