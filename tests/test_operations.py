@@ -20,12 +20,13 @@ from mlops_compare.runners.checks.operations import (
 
 def test_the_failing_grid_ends_with_the_bad_alpha_and_the_correction_is_new():
     grid = {"alpha": [0.0, 0.5, 1.0], "l1_ratio": [0.5]}
-    assert failing_grid(grid) == {"alpha": [0.0, 0.5, 1.0, BAD_ALPHA], "l1_ratio": [0.5]}
-    assert corrected_grid(grid)["alpha"] == [0.0, 0.5, 1.0, 2.0]  # 1.0 is in the grid: a point not run yet
-    assert corrected_grid({"alpha": [0.0], "l1_ratio": [0.5]})["alpha"] == [0.0, 1.0]
-    # one l1_ratio (the first) proves the same as all of them, at a third of the runs of the 3x3 grid
+    assert failing_grid(grid) == {"alpha": [0.0, BAD_ALPHA], "l1_ratio": [0.5]}
+    assert corrected_grid(grid)["alpha"] == [0.0, 2.0]  # 1.0 is in the grid: a point not run yet
+    assert corrected_grid({"alpha": [0.5], "l1_ratio": [0.5]})["alpha"] == [0.5, 1.0]
+    # the grid's first point proves what a resume does with finished points: 2 runs, not 10 of a 3x3 grid
     wide = {"alpha": [0.0, 0.5, 1.0], "l1_ratio": [0.0, 0.5, 1.0]}
     assert failing_grid(wide)["l1_ratio"] == corrected_grid(wide)["l1_ratio"] == [0.0]
+    assert len(failing_grid(wide)["alpha"]) == len(corrected_grid(wide)["alpha"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -54,8 +55,12 @@ def test_fan_out_and_failure_scores():
     assert check_score("fan_out", {"status": "partial", "numbers": {"backends": "local"}}) == 0.5
     assert check_score("fan_out", {"status": "fail", "numbers": fan.numbers}) == 0.0
 
-    resumed = failure_outcome(True, 12, 2, 0, 10.0, 4.0, "e")  # 6 of 10 s saved
+    resumed = failure_outcome(True, 12, 1, 0, 10.0, 7.0, "e")  # 3 s saved of the finished point's 5 s
     assert check_score("failure", {"status": "pass", "numbers": resumed.numbers}) == pytest.approx((1 + 1 + 0.6) / 3)
+    larger = failure_outcome(True, 12, 3, 0, 10.0, 5.5, "e")  # 4.5 s saved of 3 finished points' 7.5 s: the same
+    assert check_score("failure", {"status": "pass", "numbers": larger.numbers}) == pytest.approx((1 + 1 + 0.6) / 3)
+    ideal = failure_outcome(True, 12, 1, 0, 10.0, 1.0, "e")  # more than the finished share: clipped to 1
+    assert check_score("failure", {"status": "pass", "numbers": ideal.numbers}) == pytest.approx(1.0)
     status_only = failure_outcome(True, 0, 2, None, 10.0, None, "e")
     assert check_score("failure", {"status": "partial", "numbers": status_only.numbers}) == pytest.approx(1 / 3)
     slower = failure_outcome(True, 12, 2, 0, 10.0, 12.0, "e")  # a resume slower than the first attempt saves 0

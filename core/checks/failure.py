@@ -1,8 +1,11 @@
 """failure: a grid point that fails: recorded, found, resumed (scored on figures).
 
 Score: (found + traceback + saved) / 3: found through the tool 0 or 1, its traceback kept by
-the tool 0 or 1, saved = seconds a resume saved / seconds of the first attempt, clipped to
-0..1 (no resume = 0); a ``fail`` scores 0.
+the tool 0 or 1, saved = seconds a resume saved / the finished points' share of the first
+attempt (finished / (finished + 1) of its seconds: the failing grid is the finished points
+and one bad one, so a resume that redoes only the bad point saves about that share), clipped
+to 0..1 (no resume = 0); a ``fail`` scores 0. The share makes the figure the same for the
+2-point failing grid the exam runs and for a larger one.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ def score(check: Mapping[str, Any]) -> float | None:
     if check.get("status") == "fail" or not isinstance(first_seconds, int | float):
         return None
     first, saved = float(first_seconds), float(numbers.get("seconds_saved", 0))
-    share = clip(saved / first) if first > 0 else 0.0
+    finished = float(numbers.get("finished_points", 0))
+    ideal = first * finished / (finished + 1)  # the finished points' share of the first attempt
+    share = clip(saved / ideal) if ideal > 0 else 0.0
     return (float(numbers.get("found", 0)) + float(numbers.get("traceback", 0)) + share) / 3
 
 

@@ -4,9 +4,10 @@
   ``[exam] fan_out_points``, 4 by default) through the tool's own parallelism at `WORKERS` = 1
   and 2 workers; the speed-up is the 1-worker wall time over the 2-worker one (how a speed-up
   becomes a rating is in `mlops_compare.evidence.check_score`);
-- failure: the exam grid's alphas at its first l1_ratio plus one more alpha, `BAD_ALPHA`, that
-  ElasticNet rejects inside ``fit()`` (the failing point, run after the good ones; one
-  l1_ratio proves what all of them would, at a third of the runs of a 3x3 grid). The user then fixes it
+- failure: the exam grid's first point (first alpha, first l1_ratio) plus one more alpha,
+  `BAD_ALPHA`, that ElasticNet rejects inside ``fit()`` (the failing point, run after the good
+  one). One finished point proves what a resume does with finished points as well as the
+  whole grid would, at 2 runs per attempt instead of 4 (or 10 on the 3x3 grid). The user then fixes it
   the tool's way and continues; what counts is whether the tool recorded the failure with
   its traceback, whether it can be found through the tool, and how many finished points a
   resume ran again, with the seconds it saved against the first attempt;
@@ -49,15 +50,15 @@ def middle_point(points: list[dict[str, float]]) -> dict[str, float]:
 
 
 def failing_grid(grid: dict[str, list[float]]) -> dict[str, list[float]]:
-    """The exam grid's alphas at its first l1_ratio with `BAD_ALPHA` appended: that point fails, after the good ones."""
-    return {"alpha": [float(a) for a in grid["alpha"]] + [BAD_ALPHA], "l1_ratio": [float(grid["l1_ratio"][0])]}
+    """The exam grid's first point with `BAD_ALPHA` appended to its alphas: that point fails, after the good one."""
+    return {"alpha": [float(grid["alpha"][0]), BAD_ALPHA], "l1_ratio": [float(grid["l1_ratio"][0])]}
 
 
 def corrected_grid(grid: dict[str, list[float]]) -> dict[str, list[float]]:
     """The failing grid as a user corrects it: `BAD_ALPHA` replaced by a valid alpha not in the grid."""
     alphas = [float(a) for a in grid["alpha"]]
     fixed = 1.0 if 1.0 not in alphas else max(alphas) + 1.0
-    return {"alpha": alphas + [fixed], "l1_ratio": [float(grid["l1_ratio"][0])]}
+    return {"alpha": [alphas[0], fixed], "l1_ratio": [float(grid["l1_ratio"][0])]}
 
 
 def is_bad(point: dict[str, float]) -> bool:

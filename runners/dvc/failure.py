@@ -22,6 +22,7 @@ from mlops_compare.runners.checks.operations import (
     corrected_grid,
     failing_grid,
     failure_outcome,
+    is_bad,
 )
 from mlops_compare.runners.context import Context, Outcome
 from mlops_compare.runners.dvc.repo import JOBS, _tool_env
@@ -51,7 +52,7 @@ class FailureCheck(DvcSweeps):
         show = self._exp_show(ctx)
         params = {e["name"]: e["params"] for e in self._experiments(show) if e["name"] in again}
         logged = self._logs(show)
-        good = {common.point_key(float(a), float(r)) for a in ctx.exam["grid"]["alpha"] for r in grid["l1_ratio"]}
+        good = {common.point_key(p["alpha"], p["l1_ratio"]) for p in common.grid_points(grid) if not is_bad(p)}
         restored = redone = 0
         for name in again:
             key = common.point_key(float(params[name]["alpha"]), float(params[name]["l1_ratio"]))
