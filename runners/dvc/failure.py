@@ -36,6 +36,7 @@ class FailureCheck(DvcSweeps):
         grid = failing_grid(ctx.exam["grid"])
         names = self._sweep(ctx, grid, force=True)
         first_seconds, states = self._run_queue(ctx, names, JOBS)
+        self._release_workers(ctx)  # they leave while the failure is looked up
         ctx.progress(1, 2, "failure")
         shown = {e["name"]: e for e in self._experiments(self._exp_show(ctx)) if e["name"] in names}
         bad = [n for n, e in shown.items() if float(e["params"].get("alpha", 0)) == BAD_ALPHA]
@@ -48,6 +49,7 @@ class FailureCheck(DvcSweeps):
         fixed = corrected_grid(ctx.exam["grid"])
         again = self._sweep(ctx, fixed)
         resume_seconds, again_states = self._run_queue(ctx, again, JOBS)
+        self._release_workers(ctx)  # they leave while the later checks run
         ctx.progress(2, 2, "failure")
         show = self._exp_show(ctx)
         params = {e["name"]: e["params"] for e in self._experiments(show) if e["name"] in again}

@@ -163,6 +163,7 @@ class DvcRunner(
         failed = sorted(name for name, state in states.items() if state != "success") + sorted(unreadable)
         seconds = time.perf_counter() - start
         idle = len(self._leftovers(ctx))
+        self._release_workers(ctx)  # they leave while retrieve, models, ... run
         numbers = {
             "points": n,
             "succeeded": len(landed),
