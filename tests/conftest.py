@@ -48,6 +48,17 @@ def plain_baseline(exam: dict, folder: Path, monkeypatch) -> dict[str, dict[str,
     return {common.point_key(**p): module.train(p["alpha"], p["l1_ratio"]) for p in common.grid_points(exam["grid"])}
 
 
+def assert_baseline_metrics(metrics: list[dict], baseline: dict[str, dict[str, float]], where: str = "") -> None:
+    """Every point's rmse, mae and r2 in *metrics* (a record's) equal *baseline*'s (`plain_baseline`) to 1e-9."""
+    import pytest
+    from mlops_compare.example import common
+
+    for metric in metrics:
+        expected = baseline[common.point_key(metric["alpha"], metric["l1_ratio"])]
+        for name in ("rmse", "mae", "r2"):
+            assert metric[name] == pytest.approx(expected[name], abs=1e-9), (where, name)
+
+
 def without_large_data(text: str) -> str:
     """Criteria text without its ``[exam.large_data]`` table (the shipped file switches the check on)."""
     return re.sub(r"(?m)^\[exam\.large_data\]\n(?:[^\[\n].*\n|\n)*", "", text)

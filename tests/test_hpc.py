@@ -16,10 +16,9 @@ import subprocess
 import time
 
 import pytest
-from conftest import SMALL_EXAM, plain_baseline
+from conftest import SMALL_EXAM, assert_baseline_metrics, plain_baseline
 from envs_support import environment
 from mlops_compare import events
-from mlops_compare.example import common
 from mlops_compare.infra import slurm
 from mlops_compare.runners.checks import hpc as slurm_jobs
 
@@ -149,10 +148,7 @@ def test_hpc_check_runs_the_grid_as_slurm_jobs(tool, hpc_run, tmp_path, monkeypa
     assert any(arg.startswith("--mem=") for arg in record.executor["sbatch"]), record.executor
     assert record.checks["grid"]["status"] == "pass" and len(record.metrics) == 2
     # The grid the runner job ran gave the local metrics (test_slurm_executor runs the other runners as jobs).
-    baseline = plain_baseline(SMALL_EXAM, tmp_path / "plain", monkeypatch)
-    for metric in record.metrics:
-        expected = baseline[common.point_key(metric["alpha"], metric["l1_ratio"])]
-        assert all(metric[m] == pytest.approx(expected[m], abs=1e-9) for m in ("rmse", "mae", "r2")), tool
+    assert_baseline_metrics(record.metrics, plain_baseline(SMALL_EXAM, tmp_path / "plain", monkeypatch), tool)
     hpc = record.checks["hpc"]
     assert hpc["status"] == EXPECTED[tool], hpc["evidence"]
     assert record.status == "passed", record.reason

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import plain_baseline
+from conftest import assert_baseline_metrics, plain_baseline
 from mlops_compare.example import common
 from mlops_compare.runners.checks import ui as screenshot
 
@@ -54,10 +54,7 @@ def test_metaflow_runner_small_grid(
     # live metrics: one per grid point, equal to the plain script's numbers
     baseline = plain_baseline(small_exam, tmp_path / "plain", monkeypatch)
     assert len(record.metrics) == len(common.grid_points(small_exam["grid"])) == 2
-    for metric in record.metrics:
-        expected = baseline[common.point_key(metric["alpha"], metric["l1_ratio"])]
-        for name in ("rmse", "mae", "r2"):
-            assert metric[name] == pytest.approx(expected[name], abs=1e-9)
+    assert_baseline_metrics(record.metrics, baseline)
     assert record.checks["baseline_match"]["numbers"]["max_abs_diff"] <= 1e-9
 
     # the stores live in the workspace, nothing in the user's home or /tmp

@@ -21,10 +21,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_EXAM, plain_baseline
+from conftest import SMALL_EXAM, assert_baseline_metrics, plain_baseline
 from mlops_compare import cli, registry
 from mlops_compare.events import encode, make
-from mlops_compare.example import common
 from mlops_compare.executors import NO_SBATCH, SlurmExecutor
 from mlops_compare.executors import local as launcher
 from mlops_compare.executors.event_tail import EventTail
@@ -120,10 +119,7 @@ def test_every_runner_runs_as_a_job_with_the_local_metrics(on_cluster, tiny_crit
         assert Path(record.workspace).is_relative_to(store.resolve() / "slurm")
         assert (Path(info["folder"]) / "events.jsonl").is_file()
         assert len(record.metrics) == 2, tool
-        for metric in record.metrics:
-            expected = baseline[common.point_key(metric["alpha"], metric["l1_ratio"])]
-            for name in ("rmse", "mae", "r2"):
-                assert metric[name] == pytest.approx(expected[name], abs=1e-9)
+        assert_baseline_metrics(record.metrics, baseline, tool)
     assert on_cluster.jobs() == []
 
 

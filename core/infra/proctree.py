@@ -72,14 +72,19 @@ def working_in(folder: Path, started_after: float | None = None) -> list[psutil.
     return found
 
 
+def terminate(procs: Iterable[psutil.Process]) -> None:
+    """SIGTERM each of *procs*, without waiting (one already gone is no error)."""
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+
+
 def kill(procs: Iterable[psutil.Process], grace: float = 0.0) -> int:
     """End *procs*: SIGTERM and up to *grace* seconds to exit, then SIGKILL; return how many were alive."""
     procs = [proc for proc in procs if proc.is_running()]
     rest = procs
     if grace > 0:
-        for proc in procs:
-            with contextlib.suppress(psutil.Error):
-                proc.terminate()
+        terminate(procs)
         _, rest = psutil.wait_procs(procs, timeout=grace)
     for proc in rest:
         with contextlib.suppress(psutil.Error):

@@ -12,13 +12,11 @@ status`` is asked now and then as well, in case DVC keeps failures elsewhere one
 
 from __future__ import annotations
 
-import contextlib
 import re
 import subprocess
 import time
 from collections.abc import Callable
 
-import psutil
 from mlops_compare.infra import proctree
 from mlops_compare.runners.context import Context
 from mlops_compare.runners.dvc.repo import QUEUE_START_TIMEOUT, QUEUE_TIMEOUT, DvcRepo, _tool_env
@@ -61,9 +59,7 @@ class DvcSweeps(DvcRepo):
         notice (its broker loop), which then passes during that work instead of in the next
         `_sweep`, which waits for them. A worker still finishing an experiment completes it first.
         """
-        for proc in self._leftovers(ctx):
-            with contextlib.suppress(psutil.Error):
-                proc.terminate()
+        proctree.terminate(self._leftovers(ctx))
 
     def _run_queue(
         self, ctx: Context, names: list[str], jobs: int, on_done: Callable[[str, str, str], None] | None = None
