@@ -16,6 +16,9 @@ mlops-compare or the plugin was installed from one, else ``name==version`` from 
 - **Locked**: ``fcntl.flock`` on ``<root>/.locks/<key>.lock`` around a build, so two runs (two
   terminals, two login nodes on a shared file system) never build the same one at once; the
   second waits and reuses the first's.
+- **Made from** ``$MLOPS_COMPARE_PYTHON`` (a path or a name on PATH: a site's or the
+  distribution's Python 3.11+) when set, else the interpreter mlops-compare runs in
+  (`base_python`). The key holds its version, not its path.
 - **Read-only reuse**: finding a complete environment writes nothing (its last-use stamp is
   best effort), so a root prepared by someone else can be read-only.
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -161,20 +165,60 @@ def source_of(dist_name: str) -> Source:
     return Source(name, version, (f"{name}=={version}",), f"index:{name}=={version}")
 
 
+PYTHON_VAR = "MLOPS_COMPARE_PYTHON"
+MIN_PYTHON = (3, 11)  # the runner code's (pyproject's requires-python)
+
+
+def base_python() -> str:
+    """The interpreter tool environments are made from: $MLOPS_COMPARE_PYTHON, else mlops-compare's own.
+
+    A site's or the distribution's build may run the tools faster than the interpreter
+    mlops-compare was installed with (Debian's python3.11 is built with PGO and LTO; a
+    pyenv build by default is not: 7-8 % less CPU for the exam here, README). A name on
+    PATH or a path; one that is not there or not Python 3.11+ is the user's mistake (exit 2).
+    """
+    chosen = os.environ.get(PYTHON_VAR, "").strip()
+    if not chosen:
+        return sys.executable
+    found = shutil.which(os.path.expanduser(chosen))
+    if found is None:
+        from mlops_compare.errors import UserError
+
+        raise UserError(
+            f"{PYTHON_VAR}={chosen}: no such interpreter; give the path of a Python 3.11+ "
+            f"(e.g. /usr/bin/python3) or unset it to use mlops-compare's own ({sys.executable})"
+        )
+    python_version(found)  # says what is wrong with it now, not at the first build
+    return found
+
+
 def python_version(python: str | None = None) -> str:
     if python is None or python == sys.executable:
         return f"{platform.python_implementation().lower()}-{platform.python_version()}"
-    out = subprocess.run(
-        [
-            python,
-            "-c",
-            "import platform; print(platform.python_implementation().lower() + '-' + platform.python_version())",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return out.stdout.strip() or "unknown"
+    return _other_python_version(python)
+
+
+@functools.cache
+def _other_python_version(python: str) -> str:
+    """'cpython-3.11.2' of another interpreter (asked once per process); UserError if it is no Python 3.11+."""
+    from mlops_compare.errors import UserError
+
+    ask = "import platform, sys; print(platform.python_implementation().lower(), *sys.version_info[:3])"
+    try:
+        out = subprocess.run([python, "-c", ask], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UserError(f"{python}: cannot run it as the tool environments' Python ({exc})") from None
+    words = out.stdout.split()
+    if out.returncode != 0 or len(words) != 4 or not all(w.isdigit() for w in words[1:]):
+        said = (out.stderr.strip().splitlines() or ["no version printed"])[-1]
+        raise UserError(f"{python}: not a Python interpreter that runs ({said})")
+    version = tuple(int(w) for w in words[1:])
+    if version[:2] < MIN_PYTHON:
+        raise UserError(
+            f"{python}: Python {'.'.join(words[1:])}; the tool environments need Python "
+            f"{'.'.join(map(str, MIN_PYTHON))} or newer (mlops-compare's runner code runs in them)"
+        )
+    return f"{words[0]}-{'.'.join(words[1:])}"
 
 
 def _canonical(requirement: str) -> str:
@@ -512,12 +556,15 @@ def _uv(argv: list[str], say: Line | None) -> str:
 RUNNER_CODE = "mlops-compare"  # the runner base classes every runner needs
 
 
-def spec_for(requirements: Iterable[str], dist: str = RUNNER_CODE, python: str = sys.executable) -> Spec:
-    """The recipe for a runner of distribution *dist*: its requirements, mlops-compare's code and the plugin's."""
+def spec_for(requirements: Iterable[str], dist: str = RUNNER_CODE, python: str | None = None) -> Spec:
+    """The recipe for a runner of distribution *dist*: its requirements, mlops-compare's code and the plugin's.
+
+    Made from *python*, else `base_python()` ($MLOPS_COMPARE_PYTHON or mlops-compare's own).
+    """
     sources = [source_of(RUNNER_CODE)]
     if dist and dist.lower().replace("_", "-") != RUNNER_CODE:
         sources.append(source_of(dist))
-    return Spec.make(requirements, sources, python)
+    return Spec.make(requirements, sources, python or base_python())
 
 
 def prepare(envs: Envs, specs: dict[str, Spec], on_line: Line | None = None) -> dict[str, Env | EnvError]:

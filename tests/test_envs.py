@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -63,6 +64,46 @@ def test_key_follows_requirements_python_and_runner_code(spec):
     moved = envs.Source("mlops-compare", "0.1.0", ("-e", "/elsewhere"), "editable:/elsewhere:0.1.0")
     assert envs.Spec(spec.requirements, (moved,), spec.python, spec.python_version).key != spec.key
     assert envs.Spec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+def test_environments_are_made_from_mlops_compare_python_when_set(tmp_path, monkeypatch):
+    """$MLOPS_COMPARE_PYTHON: the interpreter a tool environment is made from (the key holds its version)."""
+    monkeypatch.delenv(envs.PYTHON_VAR, raising=False)
+    assert envs.base_python() == sys.executable and envs.spec_for(TINY).python == sys.executable
+    debian = Path("/usr/bin/python3")
+    if not debian.exists() or Path(sys.base_prefix) == Path("/usr"):
+        pytest.skip("no system Python besides this one (Debian's /usr/bin/python3 in CI)")
+    monkeypatch.setenv(envs.PYTHON_VAR, "python3" if shutil.which("python3") == str(debian) else str(debian))
+    spec = envs.spec_for(TINY)
+    version = subprocess.run([str(debian), "-c", "import platform; print(platform.python_version())"], **TEXT)
+    assert spec.python == str(debian) and spec.python_version == f"cpython-{version.stdout.strip()}"
+    env = envs.Envs(tmp_path / "envs").ensure(spec)
+    base = subprocess.run([env.python, "-c", "import six, sys; print(sys.base_prefix)"], **TEXT)
+    assert base.stdout.strip() == "/usr"  # a venv of Debian's interpreter, with the requirements in it
+
+
+TEXT = {"capture_output": True, "text": True, "check": True}
+
+
+@pytest.mark.parametrize(
+    "script, said",
+    [
+        (None, "no such interpreter; give the path of a Python 3.11+"),
+        ("#!/bin/sh\necho 'no python here' >&2\nexit 1\n", "not a Python interpreter that runs (no python here)"),
+        ("#!/bin/sh\necho cpython 3 9 2\n", "Python 3.9.2; the tool environments need Python 3.11 or newer"),
+    ],
+)
+def test_a_wrong_mlops_compare_python_exits_2_saying_what_is_wrong(tmp_path, monkeypatch, capsys, script, said):
+    python = tmp_path / "python"
+    if script is not None:
+        python.write_text(script)
+        python.chmod(0o755)
+    monkeypatch.setenv(envs.PYTHON_VAR, str(python))
+    monkeypatch.setenv(envs.ENV_VAR, str(tmp_path / "envs"))
+    code = main(["run", "--tool", "plain", "--check", "grid", "--store", str(tmp_path / "store")])
+    err = capsys.readouterr().err
+    assert code == 2 and said in err and "Traceback" not in err, err
+    assert not (tmp_path / "envs").exists() or not list((tmp_path / "envs").iterdir())
 
 
 def test_two_builds_of_one_key_wait_for_each_other(tmp_path, spec):
