@@ -142,6 +142,11 @@ def criteria_copy(tmp_path: Path) -> Path:
     return path
 
 
+# The runners tests/test_hpc.py runs as Slurm runner jobs (grid and hpc check, metrics against the
+# plain baseline); tests/test_slurm_executor.py runs the rest of the registry (and plain) as jobs,
+# so every registered runner is run as a job once per test run.
+HPC_TOOLS = ("plain", "dvc", "mlflow", "metaflow", "dvc-mlflow")
+
 # Runners whose tests run them on their own instead: the DVC + MLflow combination repeats the
 # DVC runner's work, which would lengthen every session using exam_run by a third; the ZenML
 # and W&B plugins (plugins/, issue 22) are not this package's runners and answer only some

@@ -16,13 +16,13 @@ import subprocess
 import time
 
 import pytest
+from conftest import HPC_TOOLS as TOOLS
 from conftest import SMALL_EXAM, assert_baseline_metrics, plain_baseline
 from envs_support import environment
 from mlops_compare import events
 from mlops_compare.infra import slurm
 from mlops_compare.runners.checks import hpc as slurm_jobs
 
-TOOLS = ("plain", "dvc", "mlflow", "metaflow", "dvc-mlflow")
 EXPECTED = {
     "plain": "partial",  # hand-written sbatch scripts, results only in the jobs' output
     "dvc": "pass",  # the stage command through srun: `dvc exp run` and the queue submit the jobs

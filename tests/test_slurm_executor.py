@@ -86,13 +86,13 @@ def run_until_metric(one: SlurmJob, act) -> None:
 # --- against the cluster ----------------------------------------------------------------
 
 
-# test_hpc runs its five tools' grids as runner jobs (as the unprivileged account in CI, with
+# test_hpc runs conftest.HPC_TOOLS' grids as runner jobs (as the unprivileged account in CI, with
 # their metrics against the plain baseline); here the rest of the registry (the ZenML and W&B
 # plugins) and plain, so every registered runner is run as a job once per test run.
 def _as_jobs_here() -> list[str]:
-    from test_hpc import TOOLS
+    from conftest import HPC_TOOLS
 
-    return sorted({"plain", *(set(registry.available()) - set(TOOLS))})
+    return sorted({"plain", *(set(registry.available()) - set(HPC_TOOLS))})
 
 
 def test_every_runner_runs_as_a_job_with_the_local_metrics(on_cluster, tiny_criteria, tmp_path, monkeypatch, capsys):
