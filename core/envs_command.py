@@ -74,9 +74,11 @@ def command(args) -> int:
         versions = env.versions()
         names = [r.split("[")[0].split(">")[0].split("=")[0].split("<")[0] for r in env.meta.get("requirements", [])]
         tool_versions = ", ".join(f"{n}=={versions[n]}" for n in names if n in versions and n in _TOOLS)
+        made_from = env.meta.get("python_version", "").removeprefix("cpython-")
         print(
             f"  {env.key}  {_size(env.size()):>8}  last used {_ago(env.last_use())}  {tools}"
             + (f"  [{tool_versions}]" if tool_versions else "")
+            + (f"  Python {made_from} ({env.meta.get('python', '?')})" if made_from else "")
         )
     for key, waiting in users.items():
         print(f"  {key}  not built yet: {', '.join(waiting)} (mlops-compare envs --prepare)")

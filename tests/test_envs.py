@@ -243,6 +243,7 @@ def test_envs_command_lists_prepares_and_removes(tmp_path, monkeypatch, capsys):
     assert main(argv) == 0
     listed = capsys.readouterr().out
     assert "last used" in listed and "plain" in listed
+    assert f"Python {envs.python_version(envs.base_python()).removeprefix('cpython-')} (" in listed
     key = out.split("plain: ", 1)[1].split()[0]  # "plain: KEY built in N s"
     assert main(["envs", "--criteria", str(criteria), "--remove", key]) == 0
     assert f"removed {key}" in capsys.readouterr().out
