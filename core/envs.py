@@ -166,6 +166,7 @@ def source_of(dist_name: str) -> Source:
 
 
 PYTHON_VAR = "MLOPS_COMPARE_PYTHON"
+_PYTHON_HINT = f"{PYTHON_VAR} must name a Python 3.11+ (or leave it unset: mlops-compare's own interpreter)"
 MIN_PYTHON = (3, 11)  # the runner code's (pyproject's requires-python)
 
 
@@ -207,11 +208,12 @@ def _other_python_version(python: str) -> str:
     try:
         out = subprocess.run([python, "-c", ask], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise UserError(f"{python}: cannot run it as the tool environments' Python ({exc})") from None
+        raise UserError(f"{python}: cannot run it as the tool environments' Python ({exc}); {_PYTHON_HINT}") from None
     words = out.stdout.split()
     if out.returncode != 0 or len(words) != 4 or not all(w.isdigit() for w in words[1:]):
-        said = (out.stderr.strip().splitlines() or ["no version printed"])[-1]
-        raise UserError(f"{python}: not a Python interpreter that runs ({said})")
+        lines = [line.strip() for line in out.stderr.splitlines() if line.strip()] or ["no version printed"]
+        said = lines[-1] if lines[0].startswith("Traceback") else lines[0]  # Python's last line, a shell's first
+        raise UserError(f"{python}: not a Python interpreter that runs ({said}); {_PYTHON_HINT}")
     version = tuple(int(w) for w in words[1:])
     if version[:2] < MIN_PYTHON:
         raise UserError(
