@@ -82,18 +82,18 @@ def without_tool(text: str, tool: str) -> str:
 SESSION_GROUPS = ("exam_run", "slurm_cluster")  # a session fixture of ours -> one group for all its tests
 LONGEST_FIRST = (
     "slurm_cluster",  # test_slurm, test_signals, the concurrency arrays (12 tasks a tool), the MLflow 2 variant
-    "exam_run",  # every runner once, for real (~2.5 min on a quiet machine)
-    "tests/test_runner_dvc_mlflow.py",  # ~2.5 min
+    "exam_run",  # every runner once, for real (~2.3 min)
     "tests/test_hpc.py",  # its own whole-node cluster: every tool's grid and hpc check as Slurm jobs (~2 min)
-    "tests/test_slurm_executor.py",  # its own cluster (scheduler settings of its own): runners as jobs
+    "tests/test_runner_dvc_mlflow.py",  # ~1.7 min
     "tests/test_large_data.py",
     "tests/test_concurrency.py",  # its local fixture: every tool's 4 tasks released together
+    "tests/test_slurm_executor.py",  # its own cluster (scheduler settings of its own): runners as jobs
     "tests/test_storage.py",
     "tests/test_as_user.py",  # an unprivileged user's install and runs on its own cluster
     "tests/test_plugin.py",
     "tests/test_packaging.py",
     "tests/test_s3_endpoint.py",
-)  # by `pytest --durations` from a fresh clone, 2026-12-05 (README, Testing)
+)  # by `pytest --durations` from a fresh clone, 2026-12-06 22:07 (README, Testing)
 
 
 def xdist_group_of(item: pytest.Item) -> str | None:
@@ -121,7 +121,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             order[item.nodeid] = (0, LONGEST_FIRST.index(group))
         else:
             order[item.nodeid] = (1 if group else 2 if item.get_closest_marker("slow") else 3, 0)
-    if config.getoption("dist", "no") == "loadgroup":
+    # The order matters where xdist takes it from: the workers' collections (xdist's scheduler
+    # builds its queue of groups from them). A worker's own option says dist "no" (xdist sets
+    # that on workers), so test for a worker too, or the groups go out in file order.
+    if config.getoption("dist", "no") == "loadgroup" or hasattr(config, "workerinput"):
         items.sort(key=lambda it: order[it.nodeid])  # stable: a group's tests keep their order
 
 
