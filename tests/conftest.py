@@ -77,23 +77,11 @@ def without_tool(text: str, tool: str) -> str:
 # Parallel runs (`pytest -n auto`, README): `--dist loadgroup` (pyproject addopts) sends every test of
 # one xdist group to one worker, so each expensive fixture is built once per pytest run: the exam
 # (`exam_run`), the throwaway Slurm (`slurm_cluster`) and a module's own module-scoped fixture.
-# Work goes out longest first, so the workers finish together: the known long groups (in the
-# order --durations measured them), then other groups, then tests marked slow, then the rest.
+# Groups go out in collection (file) order: xdist's own order (groups with most tests first) is
+# switched off below. Longest first was measured slower (2026-12-06: 12 min 23 s against 11 min
+# 23 s from a fresh clone, 11:33 against 11:17 in a working copy): it runs the heavy fixtures
+# against each other, where file order mixes them with tests that mostly wait (README, Testing).
 SESSION_GROUPS = ("exam_run", "slurm_cluster")  # a session fixture of ours -> one group for all its tests
-LONGEST_FIRST = (
-    "slurm_cluster",  # test_slurm, test_signals, the concurrency arrays (12 tasks a tool), the MLflow 2 variant
-    "exam_run",  # every runner once, for real (~2.3 min)
-    "tests/test_hpc.py",  # its own whole-node cluster: every tool's grid and hpc check as Slurm jobs (~2 min)
-    "tests/test_runner_dvc_mlflow.py",  # ~1.7 min
-    "tests/test_large_data.py",
-    "tests/test_concurrency.py",  # its local fixture: every tool's 4 tasks released together
-    "tests/test_slurm_executor.py",  # its own cluster (scheduler settings of its own): runners as jobs
-    "tests/test_storage.py",
-    "tests/test_as_user.py",  # an unprivileged user's install and runs on its own cluster
-    "tests/test_plugin.py",
-    "tests/test_packaging.py",
-    "tests/test_s3_endpoint.py",
-)  # by `pytest --durations` from a fresh clone, 2026-12-06 22:07 (README, Testing)
 
 
 def xdist_group_of(item: pytest.Item) -> str | None:
@@ -112,20 +100,10 @@ def xdist_group_of(item: pytest.Item) -> str | None:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker hook reads the marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    order = {}
     for item in items:
         group = xdist_group_of(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
-        if group in LONGEST_FIRST:
-            order[item.nodeid] = (0, LONGEST_FIRST.index(group))
-        else:
-            order[item.nodeid] = (1 if group else 2 if item.get_closest_marker("slow") else 3, 0)
-    # The order matters where xdist takes it from: the workers' collections (xdist's scheduler
-    # builds its queue of groups from them). A worker's own option says dist "no" (xdist sets
-    # that on workers), so test for a worker too, or the groups go out in file order.
-    if config.getoption("dist", "no") == "loadgroup" or hasattr(config, "workerinput"):
-        items.sort(key=lambda it: order[it.nodeid])  # stable: a group's tests keep their order
 
 
 def pytest_configure(config: pytest.Config) -> None:
