@@ -78,9 +78,9 @@ def without_tool(text: str, tool: str) -> str:
 # one xdist group to one worker, so each expensive fixture is built once per pytest run: the exam
 # (`exam_run`), the throwaway Slurm (`slurm_cluster`) and a module's own module-scoped fixture.
 # Groups go out in collection (file) order: xdist's own order (groups with most tests first) is
-# switched off below. Longest first was measured slower (2026-12-06: 12 min 23 s against 11 min
-# 23 s from a fresh clone, 11:33 against 11:17 in a working copy): it runs the heavy fixtures
-# against each other, where file order mixes them with tests that mostly wait (README, Testing).
+# switched off below. Longest first was tried and was not faster (README, Testing: 12:23 against
+# 11:23 and 13:08 in file order from fresh clones, the machine's drift as large as the difference);
+# file order mixes the heavy fixtures with tests that mostly wait.
 SESSION_GROUPS = ("exam_run", "slurm_cluster")  # a session fixture of ours -> one group for all its tests
 
 
