@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -66,6 +65,9 @@ def test_key_follows_requirements_python_and_runner_code(spec):
     assert envs.Spec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
 
 
+TEXT = {"capture_output": True, "text": True, "check": True}
+
+
 def test_environments_are_made_from_mlops_compare_python_when_set(tmp_path, monkeypatch):
     """$MLOPS_COMPARE_PYTHON: the interpreter a tool environment is made from (the key holds its version)."""
     monkeypatch.delenv(envs.PYTHON_VAR, raising=False)
@@ -73,16 +75,13 @@ def test_environments_are_made_from_mlops_compare_python_when_set(tmp_path, monk
     debian = Path("/usr/bin/python3")
     if not debian.exists() or Path(sys.base_prefix) == Path("/usr"):
         pytest.skip("no system Python besides this one (Debian's /usr/bin/python3 in CI)")
-    monkeypatch.setenv(envs.PYTHON_VAR, "python3" if shutil.which("python3") == str(debian) else str(debian))
+    monkeypatch.setenv(envs.PYTHON_VAR, str(debian))
     spec = envs.spec_for(TINY)
     version = subprocess.run([str(debian), "-c", "import platform; print(platform.python_version())"], **TEXT)
     assert spec.python == str(debian) and spec.python_version == f"cpython-{version.stdout.strip()}"
     env = envs.Envs(tmp_path / "envs").ensure(spec)
     base = subprocess.run([env.python, "-c", "import six, sys; print(sys.base_prefix)"], **TEXT)
     assert base.stdout.strip() == "/usr"  # a venv of Debian's interpreter, with the requirements in it
-
-
-TEXT = {"capture_output": True, "text": True, "check": True}
 
 
 @pytest.mark.parametrize(

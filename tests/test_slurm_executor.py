@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_EXAM, assert_baseline_metrics, plain_baseline
+from conftest import HPC_TOOLS, SMALL_EXAM, assert_baseline_metrics, plain_baseline
 from mlops_compare import cli, registry
 from mlops_compare.events import encode, make
 from mlops_compare.executors import NO_SBATCH, SlurmExecutor
@@ -90,8 +90,6 @@ def run_until_metric(one: SlurmJob, act) -> None:
 # their metrics against the plain baseline); here the rest of the registry (the ZenML and W&B
 # plugins) and plain, so every registered runner is run as a job once per test run.
 def _as_jobs_here() -> list[str]:
-    from conftest import HPC_TOOLS
-
     return sorted({"plain", *(set(registry.available()) - set(HPC_TOOLS))})
 
 
