@@ -66,13 +66,15 @@ def home(user, request):
 def owned_outside(user: User, allowed: list[Path], since: Path) -> list[str]:
     """Files the account changed after *since* (a marker file), where a tool might write, outside *allowed*."""
     where = [p for p in SEARCHED if Path(p).exists()]
-    out = subprocess.run(
-        ["find", *where, "-user", user.name, "-newer", str(since)], capture_output=True, text=True, timeout=120
-    ).stdout.split("\n")
     roots = [str(p) + "/" for p in allowed]
     # slurmd keeps a copy of each job's script under its spool folder, owned by the job's user: the site's
     # (other tests' folders, when tests run side by side, are theirs: also allowed)
     roots.append(str(Path(tempfile.gettempdir()) / "as-user-"))
+    # The allowed trees are not walked (their files pass the filter below anyway): the account's home
+    # holds its tool environments, tens of thousands of files that took find 14 s of CPU.
+    prune = [arg for root in roots for arg in ("-o", "-path", root.rstrip("/") + ("*" if root.endswith("-") else ""))]
+    argv = ["find", *where, "(", *prune[1:], ")", "-prune", "-o", "-user", user.name, "-newer", str(since), "-print"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=120).stdout.split("\n")
     return [p for p in out if p and "/spool/job" not in p and not any((p + "/").startswith(r) for r in roots)]
 
 

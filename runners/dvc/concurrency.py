@@ -30,7 +30,6 @@ CLONE_SCRIPT = """set -e
 git clone -q "$REPO" "$CLONES/task-$1"
 cd "$CLONES/task-$1"
 dvc config --local cache.dir "$REPO/.dvc/cache"
-dvc config --local core.analytics false
 dvc checkout data.csv
 dvc exp run -n "conc-$1" -S "alpha=$2" -S "l1_ratio=$3"
 dvc exp push origin "conc-$1" --no-cache
