@@ -172,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     envs.add_argument(
         "--prepare", action="store_true", help="build every tool's environment now (for compute nodes without network)"
     )
+    envs.add_argument(
+        "--fresh",
+        action="store_true",
+        help="with --prepare: build from nothing (each requirement's newest version), not seeded from an environment "
+        "that holds part of the set",
+    )
     envs.add_argument("--tool", action="append", default=[], metavar="NAME", help="only this tool's (repeatable)")
     envs.add_argument(
         "--remove",

@@ -21,6 +21,14 @@ mlops-compare or the plugin was installed from one, else ``name==version`` from 
   (`base_python`). The key holds its version, not its path.
 - **Read-only reuse**: finding a complete environment writes nothing (its last-use stamp is
   best effort), so a root prepared by someone else can be read-only.
+- **Seeded**: a new environment starts as hard links of the complete one in the same root,
+  made from the same Python, whose requirements are the largest subset of the new set (plain's
+  exam set is in every tool's): the donor's runner code is uninstalled, then ``uv pip install``
+  adds what is missing and compiles only files without current bytecode. The packages both
+  hold stay at the donor's versions, so the tools' environments share numpy, pandas and
+  scikit-learn; the mark file names the donor (``seeded_from``). ``fresh`` (``envs --prepare
+  --fresh``) builds from nothing instead. uv links its cache into environments the same way;
+  every later write (uv, compileall) replaces files, so the donor never changes.
 
 `uv` comes from the ``uv`` distribution on the package index (`uv.find_uv_bin`).
 """
@@ -434,8 +442,11 @@ class Envs:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def ensure(self, spec: Spec, on_line: Line | None = None) -> Env:
-        """The environment for *spec*: found, or built now (locked; complete or not there at all)."""
+    def ensure(self, spec: Spec, on_line: Line | None = None, fresh: bool = False) -> Env:
+        """The environment for *spec*: found, or built now (locked; complete or not there at all).
+
+        A build is seeded from a donor environment (`donor`) unless *fresh*.
+        """
         env = self.find(spec)
         if env is not None:
             return env
@@ -444,9 +455,45 @@ class Envs:
             env = self.find(spec)  # built by another run while this one waited
             if env is not None:
                 return env
-            return self._build(spec, on_line)
+            return self._build(spec, on_line, None if fresh else self.donor(spec))
 
-    def _build(self, spec: Spec, on_line: Line | None) -> Env:
+    def donor(self, spec: Spec) -> Env | None:
+        """The complete environment a build of *spec* starts from: same Python, the most of its requirements, none other."""
+        wanted = set(spec.requirements)
+        best: Env | None = None
+        for env in self.all():
+            meta = env.meta
+            held = set(meta.get("requirements") or [])
+            if not held or not held <= wanted or env.key == spec.key:
+                continue
+            if meta.get("python") != spec.python or meta.get("python_version") != spec.python_version:
+                continue
+            rank = (len(held), str(meta.get("built_at", "")))
+            if best is None or rank > (len(best.meta.get("requirements") or []), str(best.meta.get("built_at", ""))):
+                best = env
+        return best
+
+    def _seed(self, donor: Env, tmp: Path, key: str, say: Line) -> None:
+        """*tmp* as hard links of *donor*'s files (copies where links cannot be made), without its runner code."""
+
+        def link(src: str, dst: str) -> None:
+            if os.path.basename(src) in (MARK, FREEZE, LAST_USE, "pyvenv.cfg"):
+                shutil.copy2(src, dst)  # the build rewrites these: never through a link
+                return
+            try:
+                os.link(src, dst)
+            except OSError:  # another file system, or links not allowed there
+                shutil.copy2(src, dst)
+
+        shutil.copytree(donor.path, tmp, symlinks=True, copy_function=link)
+        for name in (MARK, FREEZE, LAST_USE):
+            (tmp / name).unlink(missing_ok=True)
+        dists = [s["dist"] for s in donor.meta.get("sources", []) if s.get("dist")]
+        if dists:
+            say(f"environment {key}: without the donor's runner code ({', '.join(dists)})")
+            _uv([uv_bin(), "pip", "uninstall", "--python", str(tmp / "bin" / "python"), *dists], say)
+
+    def _build(self, spec: Spec, on_line: Line | None, donor: Env | None = None) -> Env:
         say = on_line or (lambda line: None)
         start = time.perf_counter()
         for stale in self.root.glob(f"{BUILD_PREFIX}{spec.key}-*"):  # a build that was interrupted
@@ -455,8 +502,16 @@ class Envs:
         final = self.root / spec.key
         uv = uv_bin()
         try:
-            say(f"environment {spec.key}: uv venv (Python {spec.python_version})")
-            _uv([uv, "venv", "--relocatable", "--quiet", "--python", spec.python, str(tmp)], say)
+            if donor is not None:
+                held = len(donor.meta.get("requirements") or [])
+                say(
+                    f"environment {spec.key}: seeded from {donor.key} "
+                    f"(Python {spec.python_version}, {held} of its {len(spec.requirements)} requirements; hard links)"
+                )
+                self._seed(donor, tmp, spec.key, say)
+            else:
+                say(f"environment {spec.key}: uv venv (Python {spec.python_version})")
+                _uv([uv, "venv", "--relocatable", "--quiet", "--python", spec.python, str(tmp)], say)
             python = str(tmp / "bin" / "python")
             if spec.requirements:
                 say(f"environment {spec.key}: installing {len(spec.requirements)} requirement(s): {spec.describe()}")
@@ -476,6 +531,8 @@ class Envs:
                 "build_seconds": round(seconds, 1),
                 "uv": _uv([uv, "--version"], None).strip(),
             }
+            if donor is not None:
+                meta["seeded_from"] = {"key": donor.key, "built_at": donor.meta.get("built_at", "")}
             (tmp / MARK).write_text(json.dumps(meta, indent=1) + "\n")
             if final.exists():  # an incomplete folder without a mark (made by hand?): replace it
                 shutil.rmtree(final)
@@ -602,21 +659,27 @@ def missing_message(tool: str, spec: Spec, error: EnvError) -> str:
 def _headline(line: str) -> bool:
     """The uv lines worth a progress line (not every installed distribution)."""
     text = line.split(": ", 1)[-1]
-    return text.startswith(("environment ", "Resolved ", "Installed ", "Prepared ", "waiting:")) or "error" in text
+    starts = ("environment ", "seeded from ", "Resolved ", "Installed ", "Prepared ", "waiting:")
+    return text.startswith(starts) or "error" in text
 
 
-def prepare_requests(requests: list, say: Line | None = None) -> dict[str, Env]:
+def prepare_requests(requests: list, say: Line | None = None, fresh: bool = False) -> dict[str, Env]:
     """Find or build the environment of every request before any runner starts (`run`, `envs --prepare`).
 
     A found or built environment becomes the request's interpreter. No network and no
     environment yet: `UserError` naming the set and `envs --prepare` (exit 2). The folder
     not writable: `UserError` with its path. Requirements that cannot be resolved: that
     request carries the resolver's message as its error (its record says it; the others run).
+    The smaller requirement sets are built first, so the larger ones can be seeded from them
+    (`Envs.donor`; not when *fresh*).
     """
     from mlops_compare.errors import UserError
 
+    def size(request) -> int:
+        return len((request.environment or {}).get("spec", {}).get("requirements", [])) if usable(request) else 0
+
     done: dict[str, Env] = {}
-    for request in requests:
+    for request in sorted(requests, key=size):
         plan = request.environment
         if plan is None or plan.get("error"):
             if plan is not None and say is not None:
@@ -635,6 +698,7 @@ def prepare_requests(requests: list, say: Line | None = None) -> dict[str, Env]:
                 env = where.ensure(
                     spec,
                     _prefixed(say, request.tool, _headline) if say else None,
+                    fresh=fresh,
                 )
             except EnvError as exc:
                 if exc.kind in ("unwritable", "network"):

@@ -27,7 +27,7 @@ def _ago(stamp: float) -> str:
 
 
 def command(args) -> int:
-    """`mlops-compare envs [--prepare] [--remove KEY|all|unused] [--tool NAME]`: list, build ahead, delete."""
+    """`mlops-compare envs [--prepare [--fresh]] [--remove KEY|all|unused] [--tool NAME]`: list, build ahead, delete."""
     from mlops_compare import criteria as criteria_mod
     from mlops_compare.errors import UserError
     from mlops_compare.plan import Choices, plan
@@ -52,9 +52,11 @@ def command(args) -> int:
     if disabled():
         raise UserError(f"{ENV_VAR}=none: tool environments are switched off; unset it to list or prepare them")
     requests = plan(criteria, Choices(tools=tuple(args.tool)))
+    if args.fresh and not args.prepare:
+        raise UserError("--fresh says how --prepare builds: mlops-compare envs --prepare --fresh")
     if args.prepare:
         began = time.perf_counter()
-        done = prepare_requests(requests, lambda line: print(line, file=sys.stderr, flush=True))
+        done = prepare_requests(requests, lambda line: print(line, file=sys.stderr, flush=True), fresh=args.fresh)
         failed = [r.tool for r in requests if r.environment and r.environment.get("error")]
         for request in requests:
             env = done.get(f"{root}/{spec_key(request)}") if usable(request) else None

@@ -236,7 +236,9 @@ def test_envs_command_lists_prepares_and_removes(tmp_path, monkeypatch, capsys):
     argv = ["envs", "--criteria", str(criteria), "--tool", "plain"]
     assert main(argv) == 0
     assert "not built yet: plain" in capsys.readouterr().out
-    assert main([*argv, "--prepare"]) == 0
+    assert main([*argv, "--fresh"]) == 2  # says how --prepare builds: alone, a mistake
+    assert "--prepare --fresh" in capsys.readouterr().err
+    assert main([*argv, "--prepare", "--fresh"]) == 0
     out = capsys.readouterr().out
     assert "plain: " in out and "built in" in out
     assert main(argv) == 0
@@ -347,3 +349,37 @@ def test_a_runner_installed_from_a_folder_that_is_gone_is_a_clear_build_error(mo
     assert caught.value.kind == "build"
     assert str(gone) in caught.value.message and "no longer there" in caught.value.message
     assert "install it again" in caught.value.message
+
+
+def test_a_larger_set_is_seeded_from_a_smaller_one_which_stays_as_it_was(tmp_path):
+    """`six` + `packaging` starts from the `six` environment (hard links), without the donor's plugin code."""
+    where = envs.Envs(tmp_path / "envs")
+    code = envs.spec_for(TINY).sources
+    plugin = envs.Source("mlops-compare-notebook-log", "0.1.0", (str(REPO / "tests" / "plugin_example"),), "test")
+    donor_spec = envs.Spec.make(TINY, (*code, plugin), envs.base_python())
+    donor = where.ensure(donor_spec)
+    assert "mlops-compare-notebook-log" in donor.versions()
+
+    lines: list[str] = []
+    spec = envs.spec_for(["six", "packaging"])
+    env = where.ensure(spec, lines.append)
+    assert env.built and env.meta["seeded_from"]["key"] == donor.key
+    assert any(f"seeded from {donor.key}" in line for line in lines), lines
+    versions = env.versions()
+    assert {"six", "packaging", "mlops-compare"} <= set(versions) and "mlops-compare-notebook-log" not in versions
+    run = [env.python, "-c", "import six, packaging, mlops_compare.events; import notebook_log_runner"]
+    out = subprocess.run(run, capture_output=True, text=True)
+    assert "No module named 'notebook_log_runner'" in out.stderr, out  # the rest imported
+    six_py = [next((e.path / "lib").glob("python3.*/site-packages/six.py")) for e in (donor, env)]
+    assert six_py[0].stat().st_ino == six_py[1].stat().st_ino  # linked, not copied
+    # the donor is as it was: its plugin importable, no packaging
+    again = where.find(donor_spec)
+    assert again is not None and "packaging" not in again.versions()
+    check = [donor.python, "-c", "import notebook_log_runner, six, mlops_compare.events"]
+    assert subprocess.run(check, capture_output=True).returncode == 0
+    assert subprocess.run([donor.python, "-c", "import packaging"], capture_output=True).returncode == 1
+
+    fresh = envs.Envs(tmp_path / "fresh")
+    fresh.ensure(envs.spec_for(TINY))
+    built = fresh.ensure(spec, fresh=True)
+    assert "seeded_from" not in built.meta and built.versions()["six"] == versions["six"]
