@@ -508,8 +508,13 @@ class Envs:
                     f"environment {spec.key}: seeded from {donor.key} "
                     f"(Python {spec.python_version}, {held} of its {len(spec.requirements)} requirements; hard links)"
                 )
-                self._seed(donor, tmp, spec.key, say)
-            else:
+                try:
+                    self._seed(donor, tmp, spec.key, say)
+                except (OSError, shutil.Error, EnvError) as exc:  # the donor removed meanwhile, a full disk...
+                    say(f"environment {spec.key}: seeding failed ({exc}); building it from nothing")
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    donor = None
+            if donor is None:
                 say(f"environment {spec.key}: uv venv (Python {spec.python_version})")
                 _uv([uv, "venv", "--relocatable", "--quiet", "--python", spec.python, str(tmp)], say)
             python = str(tmp / "bin" / "python")

@@ -383,3 +383,19 @@ def test_a_larger_set_is_seeded_from_a_smaller_one_which_stays_as_it_was(tmp_pat
     fresh.ensure(envs.spec_for(TINY))
     built = fresh.ensure(spec, fresh=True)
     assert "seeded_from" not in built.meta and built.versions()["six"] == versions["six"]
+
+
+def test_a_seeding_that_fails_builds_from_nothing(tmp_path, monkeypatch):
+    """The donor gone half way (removed by another run, a full disk): the build goes on without it."""
+    where = envs.Envs(tmp_path / "envs")
+    where.ensure(envs.spec_for(TINY))
+
+    def gone(self, donor, tmp, key, say):
+        tmp.mkdir()
+        raise FileNotFoundError(2, "No such file or directory", str(donor.path / "bin"))
+
+    monkeypatch.setattr(envs.Envs, "_seed", gone)
+    lines: list[str] = []
+    env = where.ensure(envs.spec_for(["six", "packaging"]), lines.append)
+    assert env.built and "seeded_from" not in env.meta and "packaging" in env.versions()
+    assert any("seeding failed" in line and "building it from nothing" in line for line in lines), lines
