@@ -78,3 +78,35 @@ def assert_measured(tool: str, record: dict) -> None:
         if os.environ.get("CI"):  # Chromium is installed there
             assert checks["ui"] in ("pass", "partial") and "runs listed by name" in evidence["ui"], evidence["ui"]
             assert record["checks"]["ui"]["numbers"]["runs_listed"] == 2, evidence["ui"]
+
+
+def test_wandb_sockets_keep_the_runners_own_chromium_apart(tmp_path):
+    """A connection of the runner's Chromium (told by its executable) is not W&B's; any other child's is."""
+    import shutil
+    import socket
+
+    import psutil
+    from mlops_compare_wandb import CoreSockets
+
+    # a non-loopback address of this machine: a UDP socket "connected" to it shows as a remote address
+    here = next(
+        a.address
+        for addrs in psutil.net_if_addrs().values()
+        for a in addrs
+        if a.family == socket.AF_INET and not a.address.startswith("127.")
+    )
+    chromium = tmp_path / "chromium"  # an interpreter whose executable is named as Chromium's
+    shutil.copy2("/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable, chromium)
+    hold = "import socket, sys, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+    hold += "s.connect((sys.argv[1], int(sys.argv[2]))); time.sleep(1.5)"
+    sockets = CoreSockets()
+    sockets.start()
+    procs = [
+        subprocess.Popen([str(chromium), "-c", hold, here, "53"]),
+        subprocess.Popen([sys.executable, "-c", hold, here, "54"]),
+    ]
+    for proc in procs:
+        assert proc.wait(30) == 0
+    sockets.stop()
+    assert set(sockets.instruments) == {f"{here}:53"}, sockets.instruments
+    assert set(sockets.remote) == {f"{here}:54"}, sockets.remote

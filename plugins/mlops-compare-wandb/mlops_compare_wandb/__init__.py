@@ -41,12 +41,27 @@ RUNS_OPENED = 3  # runs shown one by one with their summary (each is a new `wand
 SIZE = (160, 48)  # the terminal's columns and rows
 
 
+# The runner's own instruments among its child processes, by executable: Chromium takes the ui
+# check's pictures and tmux gives `wandb leet` its terminal. What they connect to is not W&B's.
+INSTRUMENTS = ("chromium", "chromium-browser", "chrome", "google-chrome", "headless_shell", "tmux")
+
+
+def _instrument(exe: str) -> bool:
+    return os.path.basename(exe) in INSTRUMENTS
+
+
 class CoreSockets:
-    """Samples the sockets of this process's children (W&B's Go `wandb-core`) while it runs."""
+    """Samples the sockets of this process's children (W&B's Go `wandb-core`) while it runs.
+
+    Each remote address is kept with the names of the processes that held it; those of the
+    runner's own instruments (`INSTRUMENTS`, told by their executable: Chromium's helpers are
+    named ``exe``) apart from W&B's.
+    """
 
     def __init__(self) -> None:
         self.samples = 0
-        self.remote: set[str] = set()
+        self.remote: dict[str, set[str]] = {}  # "ip:port" -> W&B's (or Python's) processes that held it
+        self.instruments: dict[str, set[str]] = {}  # the same for Chromium and tmux
         self.processes: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="wandb-core-sockets", daemon=True)
@@ -65,14 +80,24 @@ class CoreSockets:
         while not self._stop.is_set():
             try:
                 for child in me.children(recursive=True):
-                    self.processes.add(child.name())
+                    name = child.name()
+                    self.processes.add(name)
+                    try:
+                        exe = os.path.realpath(child.exe())
+                    except psutil.Error:
+                        exe = ""
+                    held = self.instruments if _instrument(exe) else self.remote
                     for conn in child.net_connections(kind="inet"):
                         if conn.raddr and not str(conn.raddr.ip).startswith(("127.", "::1")):
-                            self.remote.add(f"{conn.raddr.ip}:{conn.raddr.port}")
+                            held.setdefault(f"{conn.raddr.ip}:{conn.raddr.port}", set()).add(name)
                 self.samples += 1
             except Exception:  # a child that ended between listing and reading
                 pass
             self._stop.wait(0.2)
+
+
+def _held(found: dict[str, set[str]]) -> str:
+    return ", ".join(f"{address} (by {', '.join(sorted(names))})" for address, names in sorted(found.items()))
 
 
 class WandbRunner(Runner):
@@ -318,15 +343,21 @@ class WandbRunner(Runner):
     def cost(self, ctx: Context) -> Outcome:
         self.sockets.stop()
         outcome = super().cost(ctx)
-        remote = sorted(self.sockets.remote)
+        remote, ours = self.sockets.remote, self.sockets.instruments
         outcome.evidence += (
             f"; the runner's child processes ({', '.join(sorted(self.sockets.processes)) or 'none seen'}; wandb-core "
             f"is Go, not seen by the audit hook) sampled {self.sockets.samples} times every 0.2 s from setup on: "
-            + (f"connected to {', '.join(remote)}" if remote else "no connection to any host but loopback")
+            + (f"connected to {_held(remote)}" if remote else "no connection to any host but loopback")
+            + (
+                f" (the runner's own Chromium and tmux, not W&B, connected to {_held(ours)}: not counted)"
+                if ours
+                else ""
+            )
             + "; no prompt for an API key (WANDB_MODE=offline)"
         )
         outcome.numbers["core_samples"] = self.sockets.samples
         outcome.numbers["core_remote_hosts"] = len(remote)
+        outcome.numbers["instrument_remote_hosts"] = len(ours)
         if remote and outcome.status == "pass":
             outcome.status = "partial"
         return outcome
