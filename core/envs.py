@@ -479,34 +479,33 @@ class Envs:
     def donor(self, spec: Spec) -> Env | None:
         """The complete environment a build of *spec* starts from: same Python, the most of its requirements, none other."""
         wanted = set(spec.requirements)
-        best: Env | None = None
-        for env in self.all():
-            meta = env.meta
-            held = set(meta.get("requirements") or [])
-            if not held or not held <= wanted or env.key == spec.key:
-                continue
-            if meta.get("python") != spec.python or meta.get("python_version") != spec.python_version:
-                continue
-            rank = (len(held), str(meta.get("built_at", "")))
-            if best is None or rank > (len(best.meta.get("requirements") or []), str(best.meta.get("built_at", ""))):
-                best = env
-        return best
+
+        def fits(env: Env) -> bool:
+            held = set(env.meta.get("requirements") or [])
+            same_python = (env.meta.get("python"), env.meta.get("python_version")) == (spec.python, spec.python_version)
+            return bool(held) and held <= wanted and same_python and env.key != spec.key
+
+        def rank(env: Env) -> tuple[int, str]:  # the most requirements, then the newest
+            return len(env.meta["requirements"]), str(env.meta.get("built_at", ""))
+
+        return max(filter(fits, self.all()), key=rank, default=None)
 
     def _seed(self, donor: Env, tmp: Path, key: str, say: Line) -> None:
         """*tmp* as hard links of *donor*'s files (copies where links cannot be made), without its runner code."""
 
         def link(src: str, dst: str) -> None:
-            if os.path.basename(src) in (MARK, FREEZE, LAST_USE, SIZE, "pyvenv.cfg"):
-                shutil.copy2(src, dst)  # the build rewrites these: never through a link
+            if os.path.basename(src) == "pyvenv.cfg":
+                shutil.copy2(src, dst)  # a file uv may rewrite in place: never through a link
                 return
             try:
                 os.link(src, dst)
             except OSError:  # another file system, or links not allowed there
                 shutil.copy2(src, dst)
 
-        shutil.copytree(donor.path, tmp, symlinks=True, copy_function=link)
-        for name in (MARK, FREEZE, LAST_USE, SIZE):
-            (tmp / name).unlink(missing_ok=True)
+        def own_records(folder: str, names: list[str]) -> list[str]:  # mark, freeze, stamps: the build writes its own
+            return [n for n in names if n in (MARK, FREEZE, LAST_USE, SIZE)] if folder == str(donor.path) else []
+
+        shutil.copytree(donor.path, tmp, symlinks=True, copy_function=link, ignore=own_records)
         dists = [s["dist"] for s in donor.meta.get("sources", []) if s.get("dist")]
         if dists:
             say(f"environment {key}: without the donor's runner code ({', '.join(dists)})")

@@ -42,8 +42,9 @@ SIZE = (160, 48)  # the terminal's columns and rows
 
 
 # The runner's own instruments among its child processes, by executable: Chromium takes the ui
-# check's pictures and tmux gives `wandb leet` its terminal. What they connect to is not W&B's.
-INSTRUMENTS = ("chromium", "chromium-browser", "chrome", "google-chrome", "headless_shell", "tmux")
+# check's pictures (the browsers `ui` looks for; Google's binary is `chrome`) and tmux gives
+# `wandb leet` its terminal. What they connect to is not W&B's.
+INSTRUMENTS = frozenset({*browser.BROWSERS, "chrome", "tmux"})
 
 
 def _instrument(exe: str) -> bool:
@@ -83,7 +84,7 @@ class CoreSockets:
                     name = child.name()
                     self.processes.add(name)
                     try:
-                        exe = os.path.realpath(child.exe())
+                        exe = child.exe()  # the link /proc/PID/exe, resolved: Chromium's helpers too
                     except psutil.Error:
                         exe = ""
                     held = self.instruments if _instrument(exe) else self.remote
