@@ -45,8 +45,9 @@ def test_build_then_reuse_in_a_moment(tmp_path, spec):
     assert out.stdout.strip() == str(env.path)
     meta = json.loads((env.path / envs.MARK).read_text())
     assert meta["requirements"] == ["six"] and meta["key"] == spec.key
-    walked = envs._walk_size(env.path)  # the size kept for the listing: the files as built (all but the mark)
-    assert env.size() == meta["bytes"] and 0 < walked - meta["bytes"] < 10_000
+    walked = envs._walk_size(env.path)  # the listing's size: walked once, then kept beside the environment
+    assert env.size() == walked and (env.path / envs.SIZE).read_text().strip() == str(walked)
+    assert envs.Env(env.path, env.meta).size() == walked  # read back, not walked again (the file adds bytes)
     assert (env.path / envs.FREEZE).read_text().count("six==") == 1
 
     began = time.perf_counter()
