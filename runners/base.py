@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 
 from mlops_compare import events
 from mlops_compare.example import common
+from mlops_compare.infra import threads
 from mlops_compare.runners.channel import Emitter, capture_output
 from mlops_compare.runners.checks import cost as costs
 from mlops_compare.runners.checks import cost_netwatch as netwatch
@@ -430,6 +431,7 @@ class Runner(abc.ABC):
         emitter = Emitter(channel)
         capture_output(emitter)
         netwatch.install(workspace)  # for `cost`: which hosts this run's Python processes try to reach
+        emitter.log(threads.describe(os.environ))  # the launcher's choice (or the user's), in the record's log
 
         exam_text = Path(args.exam[1:]).read_text() if args.exam.startswith("@") else args.exam
         exam = json.loads(exam_text)

@@ -32,6 +32,9 @@ def test_every_runner_passed_and_agrees_with_the_baseline(exam_run):
     rows, worst = agreement(Evidence(exam_run.records))
     assert len(rows) == 2 and all(len(r["tools"]) == len(exam_run.records) for r in rows)
     assert worst is not None and worst <= 1e-9
+    # every runner ran with one BLAS/OpenMP thread per process (infra.threads) and says so
+    for record in exam_run.records.values():
+        assert "threads per process: OMP_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1, MKL_NUM_THREADS=1" in record.log
 
 
 def test_measured_ratings_sources_and_flags_reach_the_report(exam_run, tmp_path):

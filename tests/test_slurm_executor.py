@@ -118,7 +118,17 @@ def test_every_runner_runs_as_a_job_with_the_local_metrics(on_cluster, tiny_crit
         assert (Path(info["folder"]) / "events.jsonl").is_file()
         assert len(record.metrics) == 2, tool
         assert_baseline_metrics(record.metrics, baseline, tool)
+        assert "threads per process: OMP_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1, MKL_NUM_THREADS=1" in record.log
     assert on_cluster.jobs() == []
+
+
+def test_a_jobs_cpus_are_its_processes_threads(cluster, tmp_path):
+    # --cpus-per-task=2: the runner's processes get two BLAS/OpenMP threads (infra.threads), as
+    # Slurm's convention has it; a job without it gets one (test_every_runner_runs_as_a_job...)
+    one = job(cluster, tmp_path, {**SMALL_EXAM, "checks": ["setup"]}, cpus=2)
+    record = asyncio.run(one.run())
+    assert record.status == "passed", record.reason
+    assert "threads per process: OMP_NUM_THREADS=2, OPENBLAS_NUM_THREADS=2, MKL_NUM_THREADS=2" in record.log
 
 
 def test_cancel_mid_run_scancels_the_job(cluster, tmp_path):

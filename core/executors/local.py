@@ -32,6 +32,7 @@ from mlops_compare import events, registry
 from mlops_compare.events import EventCallback
 from mlops_compare.infra import proctree
 from mlops_compare.infra.redaction import Redactor
+from mlops_compare.infra.threads import limit as limit_threads
 from mlops_compare.results import RunRecord
 from mlops_compare.store import Store
 
@@ -90,12 +91,13 @@ def kill_all() -> None:
 atexit.register(kill_all)
 
 
-def runner_env(workspace: Path, python: str | None = None) -> dict[str, str]:
+def runner_env(workspace: Path, python: str | None = None, threads: int = 1) -> dict[str, str]:
     """The environment of a runner: everything it may write to lives in *workspace*.
 
     With *python* the interpreter of a virtual environment (a tool environment), that
     environment's bin folder comes first on PATH, so the tool's commands (`dvc`, `jupyter`)
-    are the environment's.
+    are the environment's. Every process it starts gets *threads* BLAS/OpenMP threads
+    (`infra.threads`), unless the user's environment says how many.
     """
     home = workspace / "home"
     tmp = workspace / "tmp"
@@ -132,6 +134,7 @@ def runner_env(workspace: Path, python: str | None = None) -> dict[str, str]:
         folder = Path(python).parent
         env["PATH"] = os.pathsep.join([str(folder), env.get("PATH", os.defpath)])
         env["VIRTUAL_ENV"] = str(folder.parent)
+    limit_threads(env, threads)
     return env
 
 

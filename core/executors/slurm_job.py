@@ -18,6 +18,7 @@ exits without a result leaves a last ``log`` event with its exit code for the pa
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from mlops_compare import events
 from mlops_compare.executors import local as launcher
+from mlops_compare.infra.threads import slurm_share
 
 # Slurm waits KillWait (30 s by default) between its SIGTERM and SIGKILL: end well before.
 GRACE = launcher.KILL_GRACE
@@ -53,7 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     job = json.loads(Path(args[0]).read_text())
     workspace = Path(job["workspace"])
-    env = {**launcher.runner_env(workspace, sys.executable), **job.get("env", {}), launcher.TOKEN_VAR: job["token"]}
+    threads = slurm_share(os.environ)  # the job's --cpus-per-task, else 1
+    env = {
+        **launcher.runner_env(workspace, sys.executable, threads),
+        **job.get("env", {}),
+        launcher.TOKEN_VAR: job["token"],
+    }
     proc = subprocess.Popen(runner_argv(job), cwd=workspace, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
     stopped_at: list[float] = []
 
