@@ -9,9 +9,11 @@ development machine (2026-12-07, Debian's Python 3.11, numpy/scikit-learn of the
 environments): one training process on the study's grid, the same wall time and 15 % less
 CPU with one thread; three fits at 1M rows, the same wall time and 30 % less CPU.
 
-So every runner's environment holds one thread per process, the Slurm convention for a job
-(`SLURM_CPUS_PER_TASK` when the job asked for more), unless the user set any of these
-variables: then all of them are left as the user set them. Standard library only.
+So every runner's environment holds one thread per process, unless the user set any of
+these variables: then all of them are left as the user set them. A runner that is itself a
+Slurm job (`--executor slurm`) gets the job's `SLURM_CPUS_PER_TASK` instead (`--cpus`: the
+Slurm convention); the jobs a runner submits (the hpc check's grid, the concurrency array)
+inherit the runner's setting with the rest of its environment. Standard library only.
 """
 
 from __future__ import annotations
