@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from mlops_compare.infra.threads import THREAD_VARS
 
 # The session's real single-node Slurm (tests/slurm_support.py): pytest takes fixtures only from conftest.
 from slurm_support import slurm_cluster  # noqa: F401
@@ -14,6 +16,11 @@ from slurm_support import slurm_cluster  # noqa: F401
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "criteria.toml"
 WINE = ROOT.parent / "shared" / "data" / "wine-quality.csv"
+
+# The tests see the runners' own thread default (infra.threads): a thread setting in the shell
+# that starts pytest (common on HPC login nodes) would be kept as the user's choice.
+for _name in THREAD_VARS:
+    os.environ.pop(_name, None)
 
 SMALL_EXAM = {
     "data": "sklearn:diabetes",
@@ -169,7 +176,6 @@ def exam_run(tmp_path_factory) -> ExamRun:
     snapshotted before and after, so tests can prove the runners wrote nothing there.
     """
     import asyncio
-    import os
     import subprocess
 
     from envs_support import environment

@@ -47,9 +47,8 @@ def _pools(tmp_path, monkeypatch, user: dict[str, str]) -> dict[str, int]:
         monkeypatch.setenv(name, value)
     found = environment("plain")
     assert found is not None, "the plain tool environment (MLOPS_COMPARE_ENVS=none is not for this test)"
-    python = (
-        envs.Envs(found["root"]).ensure(envs.Spec.from_dict(found["spec"])).python
-    )  # found, or built as a run would
+    # the environment a run finds (or builds, as a run would)
+    python = envs.Envs(found["root"]).ensure(envs.Spec.from_dict(found["spec"])).python
     env = runner_env(tmp_path / "ws", python)
     out = subprocess.run([python, "-c", POOLS], env=env, capture_output=True, text=True, timeout=120, check=True)
     pools = json.loads(out.stdout)
