@@ -256,6 +256,31 @@ async def test_stored_results_are_shown_with_their_date(tmp_path):
         assert str(app.main.query_one("#view-runner-mlflow").label) == "mlflow ✗"
 
 
+async def test_a_stored_result_for_a_pane_not_yet_mounted_waits_for_it(tmp_path):
+    """The store read can finish while a lazily mounted pane is in the DOM without its children.
+
+    Seen once in a full suite run (2026-12-07): the pane took the stored record, but the log
+    write met no RunLog yet and was dropped, so the pane showed FAILED with an empty log.
+    """
+    from mlops_compare.tui.runner_pane import RunnerPane
+
+    record = RunRecord(tool="mlflow", status="failed", reason="a check failed", started_at="2025-11-20T09:30:00+00:00")
+    record.log = ["old log line"]
+    app = make_app(tmp_path, ReplayStarter())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        old = app.main.pane("mlflow")
+        area = old.parent
+        await old.remove()
+        fresh = RunnerPane("mlflow", id="pane-mlflow")
+        area.mount(fresh)  # not awaited: in the DOM now, composed and mounted later
+        assert app.main.pane("mlflow") is fresh and not fresh.is_mounted
+        app.main.show_stored({"mlflow": record})
+        await settle(app, pilot)
+        assert fresh.stored and fresh.query_one(RunLog).lines == ["old log line"]
+        assert "FAILED" in str(fresh.query_one(".run-status").render())
+
+
 def test_tui_process_never_imports_tools_or_dataframes(tmp_path):
     code = textwrap.dedent(
         f"""

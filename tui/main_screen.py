@@ -218,9 +218,11 @@ class MainScreen(Screen):
             pane = self.pane(tool)
         except NoMatches:
             pane = None
-        if pane is None or tool in self._waiting:
-            # not mounted yet, or mounted with earlier actions still queued for its Ready:
-            # queue behind them, so a run's events never overtake its start (order matters)
+        if pane is None or not pane.is_mounted or tool in self._waiting:
+            # not there or not mounted yet (a pane in the DOM has no children before its Mount:
+            # a stored log written then was lost), or mounted with earlier actions still queued
+            # for its Ready: queue behind them, so a run's events never overtake its start
+            # (order matters). Its Ready is handled after it is mounted, and runs the queue.
             self._waiting.setdefault(tool, []).append(action)
             return
         action(pane)
